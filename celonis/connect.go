@@ -1,0 +1,91 @@
+package celonis
+
+import (
+	"context"
+	"os"
+
+	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/celonis/platform"
+	"github.com/celonis-audit/steampipe-plugin-celonis/config"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/timerange"
+)
+
+const platformClientKey = "celonis.platform.client"
+
+// platformClient returns the connection's Celonis Platform client, built once
+// per connection and kept in the connection cache so its OAuth tokens and
+// API-version probe are reused across queries.
+func platformClient(ctx context.Context, d *plugin.QueryData) (*platform.Client, error) {
+	if v, ok := d.ConnectionCache.Get(ctx, platformClientKey); ok {
+		return v.(*platform.Client), nil
+	}
+	cfg := connectionConfig(d)
+	resolved, err := cfg.ResolveCelonis(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	c := platform.New(resolved, platform.Options{Logger: plugin.Logger(ctx)})
+	if err := d.ConnectionCache.Set(ctx, platformClientKey, c); err != nil {
+		plugin.Logger(ctx).Warn("celonis.platformClient", "cache_error", err)
+	}
+	return c, nil
+}
+
+// connectionConfig returns the parsed connection block.
+func connectionConfig(d *plugin.QueryData) *config.Config {
+	if d.Connection != nil {
+		// The SDK hands the parsed struct back by value.
+		switch c := d.Connection.Config.(type) {
+		case config.Config:
+			return &c
+		case *config.Config:
+			if c != nil {
+				return c
+			}
+		}
+	}
+	return &config.Config{}
+}
+
+// pager sizes pages to the SQL limit (never above the API's cap) and waits
+// on the connection's rate limiter before every page.
+func pager(d *plugin.QueryData) platform.Pager {
+	size := platform.MaxPageSize
+	if d.QueryContext.Limit != nil && *d.QueryContext.Limit > 0 && *d.QueryContext.Limit < int64(size) {
+		size = int(*d.QueryContext.Limit)
+	}
+	return platform.Pager{
+		PageSize: size,
+		BeforePage: func(ctx context.Context) error {
+			d.WaitForListRateLimit(ctx)
+			return ctx.Err()
+		},
+	}
+}
+
+// stream returns a page handler that streams each entry as a row and stops
+// the listing as soon as the query needs no more rows.
+func stream[T any](ctx context.Context, d *plugin.QueryData, row func(*T) any) platform.Handler[T] {
+	return func(items []T) bool {
+		for i := range items {
+			d.StreamListItem(ctx, row(&items[i]))
+			if d.RowsRemaining(ctx) == 0 {
+				return false
+			}
+		}
+		return d.RowsRemaining(ctx) > 0
+	}
+}
+
+// timeWindow reads the timestamp quals into the client's range.
+func timeWindow(d *plugin.QueryData, column string) (platform.TimeRange, bool) {
+	r := timerange.FromQuals(d.Quals, column)
+	return platform.TimeRange{From: r.From, To: r.To}, !r.Empty
+}
+
+// shouldRetryError lets the SDK retry a listing that failed on a 429 or 5xx
+// before it streamed any row.
+func shouldRetryError(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData, err error) bool {
+	return platform.Retryable(err)
+}

@@ -1,0 +1,299 @@
+package platform
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Much of the entry shape is seen in one public client or guessed (see
+// API.md), so every field decodes leniently: a field of an unexpected type
+// becomes text or null instead of failing the page, and each entry keeps
+// its raw JSON.
+
+// String is a JSON scalar read as text: strings as they are, numbers and
+// booleans in their JSON spelling, null as "", objects and arrays as JSON.
+type String string
+
+// UnmarshalJSON never fails for valid JSON.
+func (s *String) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		*s = ""
+	case b[0] == '"':
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = String(v)
+	default:
+		*s = String(b)
+	}
+	return nil
+}
+
+// Time is a timestamp that accepts ISO 8601 strings (with or without zone,
+// with any fraction) and epoch numbers (milliseconds, or seconds when small).
+// An unreadable value leaves it zero; the entry's raw JSON keeps the text.
+type Time struct{ time.Time }
+
+// UnmarshalJSON never fails for valid JSON.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	var s String
+	if err := s.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	t.Time, _ = ParseTime(string(s))
+	return nil
+}
+
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02",
+}
+
+// ParseTime reads the timestamp forms the APIs are known or guessed to use.
+// Times without a zone are UTC.
+func ParseTime(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, false
+	}
+	if n, err := strconv.ParseFloat(s, 64); err == nil && !strings.ContainsAny(s, "-:") {
+		if n > 1e11 || n < -1e11 {
+			return time.UnixMilli(int64(n)).UTC(), true
+		}
+		return time.Unix(int64(n), 0).UTC(), true
+	}
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// Ptr returns nil for the zero time, for nullable columns.
+func (t Time) Ptr() *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	v := t.Time
+	return &v
+}
+
+// rawEntry is embedded by every entry type: the entry exactly as sent.
+type rawEntry struct {
+	Raw json.RawMessage `json:"-"`
+}
+
+// AuditEntry is one Celonis Platform audit log event (v1 and v2 alike).
+type AuditEntry struct {
+	UserID      String          `json:"userId"`
+	UserRole    String          `json:"userRole"`
+	Event       String          `json:"event"`
+	Timestamp   Time            `json:"timestamp"`
+	Message     json.RawMessage `json:"message"`
+	IPAddress   String          `json:"ipAddress"`
+	Port        String          `json:"port"`
+	DiffPayload *struct {
+		OldValue json.RawMessage `json:"oldValue"`
+		NewValue json.RawMessage `json:"newValue"`
+	} `json:"diffPayload"`
+	rawEntry
+}
+
+// UnmarshalJSON keeps the raw entry beside the decoded fields.
+func (e *AuditEntry) UnmarshalJSON(b []byte) error {
+	type plain AuditEntry
+	e.Raw = append(json.RawMessage(nil), b...)
+	return json.Unmarshal(b, (*plain)(e))
+}
+
+// LoginEvent is one login history (authentication) event.
+type LoginEvent struct {
+	AuthenticationEventType String `json:"authenticationEventType"`
+	Email                   String `json:"email"`
+	Success                 *bool  `json:"success"`
+	Timestamp               Time   `json:"timestamp"`
+	rawEntry
+}
+
+// UnmarshalJSON keeps the raw entry; a success flag of an odd type is null.
+func (e *LoginEvent) UnmarshalJSON(b []byte) error {
+	var v struct {
+		AuthenticationEventType String          `json:"authenticationEventType"`
+		Email                   String          `json:"email"`
+		Success                 json.RawMessage `json:"success"`
+		Timestamp               Time            `json:"timestamp"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	e.AuthenticationEventType, e.Email, e.Timestamp = v.AuthenticationEventType, v.Email, v.Timestamp
+	e.Success = parseBool(v.Success)
+	e.Raw = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+// AdoptionEvent is one Studio adoption tracking event. Its fields are not
+// public: the ones below are lifted when present under any of the names
+// listed, and Raw keeps the rest.
+type AdoptionEvent struct {
+	Timestamp  Time
+	ID         String
+	EventType  String
+	UserID     String
+	UserEmail  String
+	AssetID    String
+	AssetType  String
+	AssetName  String
+	PackageKey String
+	SpaceID    String
+	rawEntry
+}
+
+// UnmarshalJSON lifts the known fields leniently and keeps the raw entry.
+func (e *AdoptionEvent) UnmarshalJSON(b []byte) error {
+	var v struct {
+		Timestamp  Time   `json:"timestamp"`
+		EventTime  Time   `json:"eventTime"`
+		CreatedAt  Time   `json:"createdAt"`
+		ID         String `json:"id"`
+		EventID    String `json:"eventId"`
+		EventType  String `json:"eventType"`
+		Event      String `json:"event"`
+		Action     String `json:"action"`
+		UserID     String `json:"userId"`
+		UserEmail  String `json:"userEmail"`
+		Email      String `json:"email"`
+		AssetID    String `json:"assetId"`
+		AssetKey   String `json:"assetKey"`
+		AssetType  String `json:"assetType"`
+		AssetName  String `json:"assetName"`
+		PackageKey String `json:"packageKey"`
+		SpaceID    String `json:"spaceId"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	e.Timestamp = v.Timestamp
+	if e.Timestamp.IsZero() {
+		e.Timestamp = v.EventTime
+	}
+	if e.Timestamp.IsZero() {
+		e.Timestamp = v.CreatedAt
+	}
+	e.ID = String(firstNonEmpty(string(v.ID), string(v.EventID)))
+	e.EventType = String(firstNonEmpty(string(v.EventType), string(v.Event), string(v.Action)))
+	e.UserID = v.UserID
+	e.UserEmail = String(firstNonEmpty(string(v.UserEmail), string(v.Email)))
+	e.AssetID = String(firstNonEmpty(string(v.AssetID), string(v.AssetKey)))
+	e.AssetType, e.AssetName, e.PackageKey, e.SpaceID = v.AssetType, v.AssetName, v.PackageKey, v.SpaceID
+	e.Raw = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+// Member is one team member.
+type Member struct {
+	UserID           String          `json:"userId"`
+	NameAndEmail     String          `json:"nameAndEmail"`
+	UserRole         String          `json:"userRole"`
+	Status           String          `json:"status"`
+	LastLogin        String          `json:"lastLogin"`
+	InactivityPeriod json.RawMessage `json:"inactivityPeriod"`
+	Group            json.RawMessage `json:"group"`
+	rawEntry
+}
+
+// UnmarshalJSON keeps the raw entry beside the decoded fields.
+func (m *Member) UnmarshalJSON(b []byte) error {
+	type plain Member
+	m.Raw = append(json.RawMessage(nil), b...)
+	return json.Unmarshal(b, (*plain)(m))
+}
+
+func parseBool(b json.RawMessage) *bool {
+	var s String
+	if s.UnmarshalJSON(b) != nil {
+		return nil
+	}
+	v, err := strconv.ParseBool(strings.TrimSpace(string(s)))
+	if err != nil {
+		return nil
+	}
+	return &v
+}
+
+// ParseUserID splits the audit log's userId, seen as "<uuid> (<email>)", into
+// the id and the email. The part in parentheses is an email only when it has
+// an @ (it can be "SYSTEM"); a bare id has no email.
+func ParseUserID(s string) (id, email string) {
+	s = strings.TrimSpace(s)
+	head, inner, ok := splitParenSuffix(s)
+	if !ok {
+		return s, ""
+	}
+	if strings.Contains(inner, "@") {
+		return head, inner
+	}
+	return head, ""
+}
+
+// ParseNameAndEmail splits the members API's "Name (email)". Names may hold
+// parentheses themselves, so the last group is the email.
+func ParseNameAndEmail(s string) (name, email string) {
+	s = strings.TrimSpace(s)
+	head, inner, ok := splitParenSuffix(s)
+	if !ok || !strings.Contains(inner, "@") {
+		if strings.Contains(s, "@") && !strings.ContainsAny(s, " ()") {
+			return "", s
+		}
+		return s, ""
+	}
+	return head, inner
+}
+
+// splitParenSuffix splits "head (inner)" at the last " (".
+func splitParenSuffix(s string) (head, inner string, ok bool) {
+	if !strings.HasSuffix(s, ")") {
+		return s, "", false
+	}
+	i := strings.LastIndex(s, "(")
+	if i < 0 {
+		return s, "", false
+	}
+	return strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+1 : len(s)-1]), true
+}
+
+// EntryKey is a stable key for an entry: the SHA-256 (hex, first 32 chars) of
+// its JSON as sent, with insignificant whitespace removed. The audit log has
+// no event id, so this is what deduplicates repeated exports.
+func EntryKey(raw json.RawMessage) string {
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
+		buf.Reset()
+		buf.Write(raw)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return hex.EncodeToString(sum[:16])
+}
+
+// JSONText returns a diff value as text: a JSON string unquoted, anything
+// else as its JSON, null as nil.
+func JSONText(b json.RawMessage) *string {
+	var s String
+	if len(bytes.TrimSpace(b)) == 0 || s.UnmarshalJSON(b) != nil || string(bytes.TrimSpace(b)) == "null" {
+		return nil
+	}
+	v := string(s)
+	return &v
+}

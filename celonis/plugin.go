@@ -1,0 +1,55 @@
+// Package celonis is the Steampipe plugin: its configuration, retry and rate
+// limit defaults, and the tables of both products. The Celonis Platform tables
+// live here; the Make tables live in package make.
+package celonis
+
+import (
+	"context"
+
+	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
+	"github.com/turbot/steampipe-plugin-sdk/v5/plugin/transform"
+	"github.com/turbot/steampipe-plugin-sdk/v5/rate_limiter"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/config"
+)
+
+// Plugin returns the celonis plugin definition.
+func Plugin(ctx context.Context) *plugin.Plugin {
+	return &plugin.Plugin{
+		Name: "steampipe-plugin-celonis",
+		ConnectionConfigSchema: &plugin.ConnectionConfigSchema{
+			NewInstance: config.NewInstance,
+		},
+		DefaultTransform: transform.FromGo().NullIfZero(),
+		// The clients retry 429s, 5xx and network errors per request, bounded
+		// in count and time. The SDK may try a whole listing once more, and
+		// only before its first row was streamed (so nothing is doubled).
+		DefaultRetryConfig: &plugin.RetryConfig{
+			ShouldRetryErrorFunc: shouldRetryError,
+			MaxAttempts:          2,
+			BackoffAlgorithm:     "Exponential",
+			RetryInterval:        1000,
+		},
+		RateLimiters: []*rate_limiter.Definition{
+			{
+				// Celonis does not publish the audit API's limit; its answers carry
+				// x-ratelimit-* headers and the client honours 429s. This keeps one
+				// connection polite; override it with a `limiter` block.
+				Name:       "celonis_platform",
+				FillRate:   20,
+				BucketSize: 20,
+				Scope:      []string{"connection"},
+				Where:      "service = 'celonis_platform'",
+			},
+		},
+		TableMap: map[string]*plugin.Table{
+			"celonis_audit_log":             tableCelonisAuditLog(ctx),
+			"celonis_login_history":         tableCelonisLoginHistory(ctx),
+			"celonis_studio_adoption_event": tableCelonisStudioAdoptionEvent(ctx),
+			"celonis_team_member":           tableCelonisTeamMember(ctx),
+		},
+	}
+}
+
+// platformTags route a table's calls to the celonis_platform rate limiter.
+var platformTags = map[string]string{"service": "celonis_platform"}

@@ -1,0 +1,68 @@
+package celonis
+
+import (
+	"context"
+	"time"
+
+	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
+	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
+	"github.com/turbot/steampipe-plugin-sdk/v5/plugin/transform"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/celonis/platform"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/timerange"
+)
+
+//// TABLE DEFINITION
+
+func tableCelonisLoginHistory(_ context.Context) *plugin.Table {
+	return &plugin.Table{
+		Name:        "celonis_login_history",
+		Description: "Login history of a Celonis Platform team: every login, logout and failed attempt, from the Login History API.",
+		Tags:        platformTags,
+		List: &plugin.ListConfig{
+			Hydrate: listCelonisLoginHistory,
+			KeyColumns: plugin.KeyColumnSlice{
+				{Name: "timestamp", Operators: timerange.Operators, Require: plugin.Optional},
+			},
+		},
+		Columns: []*plugin.Column{
+			{Name: "timestamp", Type: proto.ColumnType_TIMESTAMP, Description: "Time of the authentication event.", Transform: transform.FromField("Timestamp")},
+			{Name: "event_type", Type: proto.ColumnType_STRING, Description: "Kind of authentication event, such as LOGIN, LOGIN_SSO, LOGOUT or BAD_CREDENTIALS.", Transform: transform.FromField("EventType").NullIfZero()},
+			{Name: "email", Type: proto.ColumnType_STRING, Description: "Email of the account that tried to authenticate.", Transform: transform.FromField("Email").NullIfZero()},
+			{Name: "success", Type: proto.ColumnType_BOOL, Description: "True if the authentication succeeded.", Transform: transform.FromField("Success")},
+			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The entry exactly as the API sent it.", Transform: transform.FromField("Raw")},
+		},
+	}
+}
+
+// loginHistoryRow is one authentication event as the table shows it.
+type loginHistoryRow struct {
+	Timestamp *time.Time
+	EventType string
+	Email     string
+	Success   *bool
+	Raw       any
+}
+
+//// LIST FUNCTION
+
+func listCelonisLoginHistory(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
+	window, ok := timeWindow(d, "timestamp")
+	if !ok {
+		return nil, nil
+	}
+	client, err := platformClient(ctx, d)
+	if err != nil {
+		plugin.Logger(ctx).Error("celonis_login_history.listCelonisLoginHistory", "connection_error", err)
+		return nil, err
+	}
+	err = client.ListLoginHistory(ctx, window, pager(d), stream(ctx, d, func(e *platform.LoginEvent) any {
+		return &loginHistoryRow{Timestamp: e.Timestamp.Ptr(), EventType: string(e.AuthenticationEventType),
+			Email: string(e.Email), Success: e.Success, Raw: jsonValue(e.Raw)}
+	}))
+	if err != nil {
+		plugin.Logger(ctx).Error("celonis_login_history.listCelonisLoginHistory", "api_error", err)
+		return nil, err
+	}
+	return nil, nil
+}

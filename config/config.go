@@ -1,0 +1,177 @@
+// Package config holds the connection configuration shared by the Celonis
+// Platform and Make parts of the plugin, and its resolution against the
+// environment. It knows nothing of HTTP.
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// Config is the body of a `connection "celonis" { ... }` block.
+type Config struct {
+	URL                *string `hcl:"url"`
+	ClientID           *string `hcl:"client_id"`
+	ClientSecret       *string `hcl:"client_secret"`
+	AppKey             *string `hcl:"app_key"`
+	APIKey             *string `hcl:"api_key"`
+	AuditLogAPIVersion *string `hcl:"audit_log_api_version"`
+}
+
+// NewInstance returns an empty Config for the SDK's HCL parser.
+func NewInstance() any { return &Config{} }
+
+// Environment variables read when an attribute is not set in the connection block.
+const (
+	EnvURL          = "CELONIS_URL"
+	EnvClientID     = "CELONIS_CLIENT_ID"
+	EnvClientSecret = "CELONIS_CLIENT_SECRET"
+	EnvAppKey       = "CELONIS_APP_KEY"
+	EnvAPIKey       = "CELONIS_API_KEY"
+)
+
+// AuthMethod names how requests to the Celonis Platform are authorized.
+type AuthMethod string
+
+// The three documented ways to authorize against the Celonis Platform.
+const (
+	AuthOAuth  AuthMethod = "oauth"   // client credentials, Authorization: Bearer <token>
+	AuthAppKey AuthMethod = "app_key" // Authorization: AppKey <key>
+	AuthAPIKey AuthMethod = "api_key" // Authorization: Bearer <key>
+)
+
+// Celonis is the resolved Celonis Platform part of a connection.
+type Celonis struct {
+	URL                *url.URL
+	Auth               AuthMethod
+	ClientID           string
+	ClientSecret       string
+	AppKey             string
+	APIKey             string
+	AuditLogAPIVersion string // "v1" or "v2"
+}
+
+// Secrets returns every credential in the resolved config, so that callers can
+// scrub them from anything they print.
+func (c *Celonis) Secrets() []string {
+	var out []string
+	for _, s := range []string{c.ClientSecret, c.AppKey, c.APIKey} {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Getenv is the environment lookup used by Resolve; tests replace it.
+type Getenv func(string) string
+
+// pick returns the config value when set, else the environment's.
+func pick(v *string, env string, getenv Getenv) string {
+	if v != nil {
+		return strings.TrimSpace(*v)
+	}
+	return strings.TrimSpace(getenv(env))
+}
+
+// ResolveCelonis validates the Celonis Platform part of the connection, with
+// config winning over the environment. The errors name what to set.
+func (c *Config) ResolveCelonis(getenv Getenv) (*Celonis, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	raw := pick(c.URL, EnvURL, getenv)
+	if raw == "" {
+		return nil, fmt.Errorf("the Celonis Platform is not configured: set `url` in the connection config or %s to the team URL, e.g. https://my-team.eu-1.celonis.cloud", EnvURL)
+	}
+	u, err := ParseBaseURL(raw, "url", EnvURL)
+	if err != nil {
+		return nil, err
+	}
+	out := &Celonis{
+		URL:          u,
+		ClientID:     pick(c.ClientID, EnvClientID, getenv),
+		ClientSecret: pick(c.ClientSecret, EnvClientSecret, getenv),
+		AppKey:       pick(c.AppKey, EnvAppKey, getenv),
+		APIKey:       pick(c.APIKey, EnvAPIKey, getenv),
+	}
+
+	var methods []string
+	if out.ClientID != "" || out.ClientSecret != "" {
+		if out.ClientID == "" || out.ClientSecret == "" {
+			return nil, fmt.Errorf("OAuth client credentials need both `client_id` (%s) and `client_secret` (%s); only one is set", EnvClientID, EnvClientSecret)
+		}
+		out.Auth = AuthOAuth
+		methods = append(methods, "client_id/client_secret")
+	}
+	if out.AppKey != "" {
+		out.Auth = AuthAppKey
+		methods = append(methods, "app_key")
+	}
+	if out.APIKey != "" {
+		out.Auth = AuthAPIKey
+		methods = append(methods, "api_key")
+	}
+	switch len(methods) {
+	case 0:
+		return nil, fmt.Errorf("no Celonis Platform credentials: set exactly one of `client_id` and `client_secret` (%s, %s), `app_key` (%s) or `api_key` (%s)", EnvClientID, EnvClientSecret, EnvAppKey, EnvAPIKey)
+	case 1:
+	default:
+		return nil, fmt.Errorf("more than one Celonis Platform auth method is set (%s): keep exactly one of `client_id`/`client_secret`, `app_key` or `api_key` (config or %s, %s, %s, %s)", strings.Join(methods, ", "), EnvClientID, EnvClientSecret, EnvAppKey, EnvAPIKey)
+	}
+
+	out.AuditLogAPIVersion = "v2"
+	if c.AuditLogAPIVersion != nil {
+		switch v := strings.ToLower(strings.TrimSpace(*c.AuditLogAPIVersion)); v {
+		case "v1", "v2":
+			out.AuditLogAPIVersion = v
+		default:
+			return nil, fmt.Errorf("`audit_log_api_version` is %q: set it to \"v2\" (cursor paging, the default) or \"v1\" (page numbers)", *c.AuditLogAPIVersion)
+		}
+	}
+	return out, nil
+}
+
+// ParseBaseURL checks a vendor base URL: https, or http on a loopback host
+// only (for the sandbox and tests). attr and env name the setting in errors.
+func ParseBaseURL(raw, attr, env string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || u.Host == "" {
+		// The value is not echoed: a mistyped URL may hold credentials.
+		return nil, fmt.Errorf("`%s` (%s) is not an absolute URL: use the form https://host", attr, env)
+	}
+	shown := redactUserinfo(u)
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !IsLoopback(u.Hostname()) {
+			return nil, fmt.Errorf("`%s` (%s) %q uses http: use https (plain http is accepted for loopback hosts only)", attr, env, shown)
+		}
+	default:
+		return nil, fmt.Errorf("`%s` (%s) %q must start with https://", attr, env, shown)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("`%s` (%s) %q must be a plain base URL without credentials, query or fragment", attr, env, shown)
+	}
+	return u, nil
+}
+
+func redactUserinfo(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		c.User = url.User("***")
+	}
+	return c.String()
+}
+
+// IsLoopback reports whether host is localhost or a loopback address.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

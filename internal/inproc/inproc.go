@@ -1,0 +1,215 @@
+// Package inproc runs the plugin in this process through the SDK's own
+// Execute path: the same path Steampipe drives over gRPC, without Steampipe.
+// Tests, the benchmark and the SQL engine all use it, so every table has one
+// implementation.
+package inproc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/turbot/steampipe-plugin-sdk/v5/anywhere"
+	"github.com/turbot/steampipe-plugin-sdk/v5/grpc"
+	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
+	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Connection is the name the runner gives its one connection.
+const Connection = "celonis"
+
+// Runner is one plugin instance with one configured connection.
+type Runner struct {
+	server *grpc.PluginServer
+	calls  atomic.Int64
+}
+
+// New starts the plugin and configures its connection from HCL text (the body
+// of a connection block). The query cache is off, so every query reaches the
+// API and cancelling a query's context stops its scan.
+func New(pluginFunc plugin.PluginFunc, connectionHCL string) (*Runner, error) {
+	s := plugin.Server(&plugin.ServeOpts{PluginFunc: pluginFunc})
+	res, err := s.SetAllConnectionConfigs(&proto.SetAllConnectionConfigsRequest{
+		Configs: []*proto.ConnectionConfig{{
+			Connection: Connection, Plugin: "local/celonis", PluginShortName: "celonis", Config: connectionHCL,
+		}},
+		MaxCacheSizeMb: -1, // the cache is made by SetCacheOptions below
+	})
+	if err == nil && res != nil && res.FailedConnections[Connection] != "" {
+		err = errors.New(res.FailedConnections[Connection])
+	}
+	if err != nil {
+		return nil, fmt.Errorf("connection config: %w", err)
+	}
+	// A disabled cache still preallocates unless its size is set small.
+	if _, err := s.SetCacheOptions(&proto.SetCacheOptionsRequest{Enabled: false, MaxSizeMb: 1}); err != nil {
+		return nil, fmt.Errorf("cache options: %w", err)
+	}
+	return &Runner{server: s}, nil
+}
+
+// Schema returns the tables and their columns.
+func (r *Runner) Schema() (map[string]*proto.TableSchema, error) {
+	res, err := r.server.GetSchema(&proto.GetSchemaRequest{Connection: Connection})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetSchema().GetSchema(), nil
+}
+
+// Query is one scan of one table.
+type Query struct {
+	Table   string
+	Columns []string
+	Quals   map[string]*proto.Quals
+	Limit   int64 // 0: no limit
+}
+
+// ErrStop, returned by a row callback, ends the scan early without error.
+var ErrStop = errors.New("stop")
+
+// Execute runs q and calls fn for every row as it arrives. It returns the
+// scan's error even when the SDK reports it after the end of the rows.
+func (r *Runner) Execute(ctx context.Context, q Query, fn func(Row) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var limit *proto.NullableInt
+	if q.Limit > 0 {
+		limit = &proto.NullableInt{Value: q.Limit}
+	}
+	req := &proto.ExecuteRequest{
+		Table:        q.Table,
+		QueryContext: &proto.QueryContext{Columns: q.Columns, Quals: q.Quals, Limit: limit},
+		Connection:   Connection,
+		CallId:       "inproc-" + strconv.FormatInt(r.calls.Add(1), 10),
+		ExecuteConnectionData: map[string]*proto.ExecuteConnectionData{
+			Connection: {Limit: limit, CacheEnabled: false},
+		},
+	}
+	stream := anywhere.NewLocalPluginStream(ctx)
+	r.server.CallExecuteAsync(req, stream)
+	for {
+		resp, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		if resp == nil {
+			break
+		}
+		if resp.Row == nil {
+			continue
+		}
+		if err := fn(Row(resp.Row.Columns)); err != nil {
+			if errors.Is(err, ErrStop) {
+				return nil
+			}
+			return err
+		}
+	}
+	// The SDK ends a local stream with a nil row even when the scan failed,
+	// and reports the error only after it. The next Recv waits for the end of
+	// the Execute call: a second nil on success, the error (or the closed
+	// stream that carries it) on failure.
+	resp, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	if resp != nil {
+		return fmt.Errorf("plugin sent a row after the end of the results")
+	}
+	cancel()
+	if _, err := stream.Recv(); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// Row is one result row by column name.
+type Row map[string]*proto.Column
+
+// Value returns a column as a Go value: nil, float64, int64, string, bool,
+// json.RawMessage or time.Time.
+func (r Row) Value(col string) any { return Value(r[col]) }
+
+// Value converts one column value.
+func Value(c *proto.Column) any {
+	if c == nil {
+		return nil
+	}
+	switch v := c.Value.(type) {
+	case *proto.Column_NullValue:
+		return nil
+	case *proto.Column_DoubleValue:
+		return v.DoubleValue
+	case *proto.Column_IntValue:
+		return v.IntValue
+	case *proto.Column_StringValue:
+		return v.StringValue
+	case *proto.Column_BoolValue:
+		return v.BoolValue
+	case *proto.Column_JsonValue:
+		return json.RawMessage(v.JsonValue)
+	case *proto.Column_TimestampValue:
+		return v.TimestampValue.AsTime().UTC()
+	case *proto.Column_IpAddrValue:
+		return v.IpAddrValue
+	case *proto.Column_CidrRangeValue:
+		return v.CidrRangeValue
+	case *proto.Column_LtreeValue:
+		return v.LtreeValue
+	}
+	return nil
+}
+
+//// QUALS
+
+// Qual is one `column op value` condition for a Query.
+type Qual struct {
+	Column   string
+	Operator string
+	Value    *proto.QualValue
+}
+
+// Quals groups conditions by column, as ExecuteRequest wants them.
+func Quals(qs ...Qual) map[string]*proto.Quals {
+	out := map[string]*proto.Quals{}
+	for _, q := range qs {
+		if out[q.Column] == nil {
+			out[q.Column] = &proto.Quals{}
+		}
+		out[q.Column].Quals = append(out[q.Column].Quals, &proto.Qual{
+			FieldName: q.Column, Operator: &proto.Qual_StringValue{StringValue: q.Operator}, Value: q.Value,
+		})
+	}
+	return out
+}
+
+// TimeValue, StringValue, IntValue, BoolValue and ListValue build qual values.
+func TimeValue(t time.Time) *proto.QualValue {
+	return &proto.QualValue{Value: &proto.QualValue_TimestampValue{TimestampValue: timestamppb.New(t)}}
+}
+
+// StringValue builds a text qual value.
+func StringValue(s string) *proto.QualValue {
+	return &proto.QualValue{Value: &proto.QualValue_StringValue{StringValue: s}}
+}
+
+// IntValue builds an integer qual value.
+func IntValue(n int64) *proto.QualValue {
+	return &proto.QualValue{Value: &proto.QualValue_Int64Value{Int64Value: n}}
+}
+
+// BoolValue builds a boolean qual value.
+func BoolValue(b bool) *proto.QualValue {
+	return &proto.QualValue{Value: &proto.QualValue_BoolValue{BoolValue: b}}
+}
+
+// ListValue builds the value of an IN (...) qual.
+func ListValue(vs ...*proto.QualValue) *proto.QualValue {
+	return &proto.QualValue{Value: &proto.QualValue_ListValue{ListValue: &proto.QualValueList{Values: vs}}}
+}
