@@ -35,6 +35,7 @@ const (
 	oauth auth = iota
 	appKey
 	apiKey
+	noAuth // the test writes its own auth attributes
 )
 
 // newEnv starts a sandbox and a plugin whose connection uses the given auth

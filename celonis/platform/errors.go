@@ -76,6 +76,9 @@ func (c *Client) apiError(ep endpoint, path string, status int, h http.Header, b
 	case len(strings.TrimSpace(string(body))) > 0:
 		b.WriteString(": " + snippet(body))
 	}
+	head := strings.TrimRight(b.String(), ".")
+	b.Reset()
+	b.WriteString(head)
 	switch status {
 	case http.StatusUnauthorized:
 		b.WriteString(". The credentials were not accepted: check " + c.credentialNames())

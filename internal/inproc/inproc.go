@@ -213,3 +213,8 @@ func BoolValue(b bool) *proto.QualValue {
 func ListValue(vs ...*proto.QualValue) *proto.QualValue {
 	return &proto.QualValue{Value: &proto.QualValue_ListValue{ListValue: &proto.QualValueList{Values: vs}}}
 }
+
+// Q builds one condition: Q("timestamp", ">=", TimeValue(t)).
+func Q(column, operator string, v *proto.QualValue) Qual {
+	return Qual{Column: column, Operator: operator, Value: v}
+}

@@ -1,0 +1,57 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func ptr(s string) *string { return &s }
+
+func TestResolveCelonis(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+
+	c := Config{URL: ptr("https://t.eu-1.celonis.cloud/"), ClientID: ptr("id"), ClientSecret: ptr("s")}
+	r, err := c.ResolveCelonis(getenv)
+	if err != nil || r.Auth != AuthOAuth || r.URL.String() != "https://t.eu-1.celonis.cloud" || r.AuditLogAPIVersion != "v2" {
+		t.Fatalf("%+v %v", r, err)
+	}
+	env[EnvAPIKey] = "from-env"
+	c = Config{URL: ptr("http://127.0.0.1:8080")}
+	if r, err = c.ResolveCelonis(getenv); err != nil || r.Auth != AuthAPIKey || r.APIKey != "from-env" {
+		t.Fatalf("%+v %v", r, err)
+	}
+	c.APIKey = ptr("from-config")
+	if r, _ = c.ResolveCelonis(getenv); r.APIKey != "from-config" {
+		t.Fatalf("config must win over env: %q", r.APIKey)
+	}
+	c = Config{URL: ptr("https://x.example"), AppKey: ptr("k"), AuditLogAPIVersion: ptr(" V1 ")}
+	if r, err = c.ResolveCelonis(getenv); err == nil {
+		t.Fatalf("app_key plus api_key from env must be refused: %+v", r)
+	}
+	delete(env, EnvAPIKey)
+	if r, err = c.ResolveCelonis(getenv); err != nil || r.AuditLogAPIVersion != "v1" {
+		t.Fatalf("%+v %v", r, err)
+	}
+}
+
+func TestParseBaseURLNeverEchoesCredentials(t *testing.T) {
+	_, err := ParseBaseURL("https://user:hunter2@t.celonis.cloud", "url", EnvURL)
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("got %v", err)
+	}
+	_, err = ParseBaseURL("http://user:hunter2@t.celonis.cloud", "url", EnvURL)
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("got %v", err)
+	}
+	for _, ok := range []string{"http://localhost:1", "http://127.0.0.1:9", "http://[::1]:9", "https://a.b"} {
+		if _, err := ParseBaseURL(ok, "url", EnvURL); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"ftp://a.b", "a.b", "http://10.0.0.1", "https://a.b/?x=1"} {
+		if _, err := ParseBaseURL(bad, "url", EnvURL); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
