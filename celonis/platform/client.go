@@ -4,17 +4,12 @@
 package platform
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +19,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/config"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/httpx"
 )
 
 // OAuth 2.0 scopes, one per API; a token is requested for the scope of the
@@ -38,9 +34,6 @@ const (
 // MaxPageSize is the documented largest page of every Celonis Platform list API.
 const MaxPageSize = 200
 
-// maxBody bounds what one response may hold: a 200-entry page is far smaller.
-const maxBody = 64 << 20
-
 // Logger is the subset of hclog.Logger the client writes to.
 type Logger interface {
 	Debug(msg string, args ...any)
@@ -54,31 +47,26 @@ func (nopLogger) Warn(string, ...any)  {}
 
 // Options tune a Client; the zero value is the production default.
 type Options struct {
-	HTTPClient    *http.Client  // default: 60 s timeout
-	UserAgent     string        // default: steampipe-plugin-celonis
-	MaxAttempts   int           // tries per request for 429, 5xx and network errors; default 5
-	MaxRetryWait  time.Duration // cap on one wait; default 60 s
-	MaxRetryTotal time.Duration // cap on all waits of one request; default 3 min
-	BaseBackoff   time.Duration // first 5xx/network backoff, doubled each time; default 500 ms
-	Logger        Logger
+	HTTPClient *http.Client // default: 60 s timeout
+	UserAgent  string       // default: steampipe-plugin-celonis
+	Retry      httpx.Policy // bounds on retries of 429, 5xx and network errors
+	Logger     Logger
 }
 
 // Client reads one Celonis Platform team. It is safe for concurrent use.
 type Client struct {
-	cfg  config.Celonis
-	opts Options
-	http *http.Client
-	log  Logger
+	cfg    config.Celonis
+	opts   Options
+	http   *http.Client
+	log    Logger
+	redact *httpx.Redactor // credentials and issued tokens, scrubbed from errors
 
 	tokMu  sync.Mutex
 	tokens map[string]*oauth2.Token // by scope
 
-	secretsMu sync.RWMutex
-	secrets   []string // credentials and issued tokens, scrubbed from errors
-
 	auditV1Fallback atomic.Bool  // v2 answered 404 once: read v1 from then on
 	pathChoice      sync.Map     // endpoint name -> index into endpoint.paths that answered
-	requests        atomic.Int64 // HTTP requests sent, for logs and tests
+	requests        atomic.Int64 // HTTP requests sent
 }
 
 // New builds a client for a resolved connection.
@@ -89,24 +77,12 @@ func New(cfg *config.Celonis, o Options) *Client {
 	if o.UserAgent == "" {
 		o.UserAgent = "steampipe-plugin-celonis"
 	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 5
-	}
-	if o.MaxRetryWait <= 0 {
-		o.MaxRetryWait = 60 * time.Second
-	}
-	if o.MaxRetryTotal <= 0 {
-		o.MaxRetryTotal = 3 * time.Minute
-	}
-	if o.BaseBackoff <= 0 {
-		o.BaseBackoff = 500 * time.Millisecond
-	}
+	o.Retry = o.Retry.WithDefaults()
 	if o.Logger == nil {
 		o.Logger = nopLogger{}
 	}
-	c := &Client{cfg: *cfg, opts: o, http: o.HTTPClient, log: o.Logger, tokens: map[string]*oauth2.Token{}}
-	c.secrets = cfg.Secrets()
-	return c
+	return &Client{cfg: *cfg, opts: o, http: o.HTTPClient, log: o.Logger, tokens: map[string]*oauth2.Token{},
+		redact: httpx.NewRedactor(cfg.Secrets()...)}
 }
 
 // Requests returns how many HTTP requests (token requests included) the client sent.
@@ -121,25 +97,7 @@ type endpoint struct {
 }
 
 // Redact replaces every credential and access token the client knows with ***.
-func (c *Client) Redact(s string) string {
-	c.secretsMu.RLock()
-	defer c.secretsMu.RUnlock()
-	for _, sec := range c.secrets {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "***")
-		}
-	}
-	return s
-}
-
-func (c *Client) addSecret(s string) {
-	if s == "" {
-		return
-	}
-	c.secretsMu.Lock()
-	c.secrets = append(c.secrets, s)
-	c.secretsMu.Unlock()
-}
+func (c *Client) Redact(s string) string { return c.redact.Redact(s) }
 
 //// AUTHORIZATION
 
@@ -176,38 +134,36 @@ func (c *Client) token(ctx context.Context, scope string, renew bool) (string, e
 		AuthStyle:    oauth2.AuthStyleInParams, // "client secret post", as Celonis documents
 	}
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, c.http)
+	var tok *oauth2.Token
 	var lastErr error
-	var waited time.Duration
-	for attempt := 1; attempt <= c.opts.MaxAttempts; attempt++ {
+	_, _, err := httpx.Do(ctx, c.opts.Retry, func(context.Context) (*httpx.Response, error) {
 		c.requests.Add(1)
-		t, err := cc.Token(hctx)
-		if err == nil {
-			if t.Expiry.IsZero() {
-				t.Expiry = time.Now().Add(15 * time.Minute)
-			}
-			c.addSecret(t.AccessToken)
-			c.tokens[scope] = t
-			return t.AccessToken, nil
-		}
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		lastErr = c.tokenError(scope, err)
+		tok, lastErr = cc.Token(hctx)
 		var re *oauth2.RetrieveError
-		retryable := !errors.As(err, &re) || re.Response == nil || re.Response.StatusCode == 429 || re.Response.StatusCode >= 500
-		if !retryable || attempt == c.opts.MaxAttempts {
-			break
+		if errors.As(lastErr, &re) && re.Response != nil {
+			// An answer, not a transport failure: only 429 and 5xx are retried.
+			return &httpx.Response{Status: re.Response.StatusCode, Header: re.Response.Header}, nil
 		}
-		d := c.backoff(attempt)
-		if waited+d > c.opts.MaxRetryTotal {
-			break
+		if lastErr != nil {
+			return nil, lastErr
 		}
-		waited += d
-		if err := sleep(ctx, d); err != nil {
-			return "", err
-		}
+		return &httpx.Response{Status: http.StatusOK}, nil
+	}, func(r *httpx.Response) bool { return httpx.Transient(r.Status) }, nil)
+	if ctx.Err() != nil {
+		return "", ctx.Err()
 	}
-	return "", lastErr
+	if lastErr == nil {
+		lastErr = err
+	}
+	if lastErr != nil || tok == nil {
+		return "", c.tokenError(scope, lastErr)
+	}
+	if tok.Expiry.IsZero() {
+		tok.Expiry = time.Now().Add(15 * time.Minute)
+	}
+	c.redact.Add(tok.AccessToken)
+	c.tokens[scope] = tok
+	return tok.AccessToken, nil
 }
 
 // tokenError turns a token endpoint failure into one clear message without
@@ -222,7 +178,7 @@ func (c *Client) tokenError(scope string, err error) error {
 			if re.ErrorDescription != "" {
 				msg += " (" + re.ErrorDescription + ")"
 			}
-		} else if b := snippet(re.Body); b != "" {
+		} else if b := httpx.Snippet(re.Body); b != "" {
 			msg += ": " + b
 		}
 		switch {
@@ -238,7 +194,7 @@ func (c *Client) tokenError(scope string, err error) error {
 
 //// REQUESTS
 
-// get sends one GET with bounded retries and decodes a 200 body into out.
+// get sends one GET with bounded retries and decodes a 2xx body into out.
 // It returns the final HTTP status and a digest of the body (for loop checks).
 func (c *Client) get(ctx context.Context, ep endpoint, path string, q url.Values, out any) (int, [32]byte, error) {
 	var zero [32]byte
@@ -246,164 +202,55 @@ func (c *Client) get(ctx context.Context, ep endpoint, path string, q url.Values
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	renewed, renewNow := false, false
-	var waited time.Duration
-	var lastErr error
-	for attempt := 1; ; attempt++ {
-		if err := ctx.Err(); err != nil {
-			return 0, zero, err
-		}
-		auth, err := c.authorization(ctx, ep, renewNow)
-		renewNow = false
+	for renewed := false; ; renewed = true {
+		// After a 401 the token may have been revoked or expired early: renew once.
+		auth, err := c.authorization(ctx, ep, renewed)
 		if err != nil {
 			return 0, zero, err
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return 0, zero, fmt.Errorf("celonis: building request for %s: %w", path, err)
-		}
-		req.Header.Set("Authorization", auth)
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("User-Agent", c.opts.UserAgent)
-
-		start := time.Now()
-		c.requests.Add(1)
-		resp, err := c.http.Do(req)
-		var body []byte
-		if err == nil {
-			body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-			resp.Body.Close()
-			if err == nil && len(body) > maxBody {
-				return resp.StatusCode, zero, fmt.Errorf("celonis: GET %s: HTTP %d: the response is larger than %d MiB, far more than a page should be", path, resp.StatusCode, maxBody>>20)
+		resp, attempts, err := httpx.Do(ctx, c.opts.Retry, func(ctx context.Context) (*httpx.Response, error) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+			if err != nil {
+				return nil, err
 			}
-		}
+			req.Header.Set("Authorization", auth)
+			req.Header.Set("Accept", "application/json")
+			req.Header.Set("User-Agent", c.opts.UserAgent)
+			c.requests.Add(1)
+			start := time.Now()
+			r, err := httpx.Send(c.http, req)
+			if err == nil {
+				c.log.Debug("celonis request", "method", "GET", "path", path, "query", q.Encode(), "status", r.Status, "ms", time.Since(start).Milliseconds())
+			}
+			return r, err
+		}, func(r *httpx.Response) bool { return httpx.Transient(r.Status) },
+			func(attempt int, wait time.Duration, r *httpx.Response, err error) {
+				c.log.Debug("celonis retry", "path", path, "attempt", attempt, "wait_ms", wait.Milliseconds(), "error", err)
+			})
 		if err != nil {
 			if ctx.Err() != nil {
 				return 0, zero, ctx.Err()
 			}
-			lastErr = fmt.Errorf("celonis: GET %s: %s", path, c.Redact(err.Error()))
-			c.log.Debug("celonis request failed", "path", path, "attempt", attempt, "error", lastErr)
-			d := c.backoff(attempt)
-			if attempt >= c.opts.MaxAttempts || waited+d > c.opts.MaxRetryTotal {
-				return 0, zero, fmt.Errorf("%w (gave up after %d attempts)", lastErr, attempt)
+			msg := fmt.Sprintf("celonis: GET %s: %s", path, c.Redact(err.Error()))
+			if attempts > 1 {
+				msg += fmt.Sprintf(" (gave up after %d attempts)", attempts)
 			}
-			waited += d
-			if err := sleep(ctx, d); err != nil {
-				return 0, zero, err
-			}
-			continue
+			return 0, zero, errors.New(msg)
 		}
-		st := resp.StatusCode
-		c.log.Debug("celonis request", "method", "GET", "path", path, "query", q.Encode(), "status", st, "ms", time.Since(start).Milliseconds())
-
+		st := resp.Status
 		switch {
 		case st == http.StatusNoContent:
 			return st, zero, nil
 		case st >= 200 && st < 300:
-			if err := decodeJSON(body, resp.Header.Get("Content-Type"), out); err != nil {
+			if err := httpx.DecodeJSON(resp.Body, resp.Header.Get("Content-Type"), out); err != nil {
 				return st, zero, &APIError{Method: "GET", Path: path, Status: st, msg: c.Redact(fmt.Sprintf("celonis: GET %s: HTTP %d: %s", path, st, err))}
 			}
-			return st, sha256.Sum256(body), nil
+			return st, sha256.Sum256(resp.Body), nil
 		case st == http.StatusUnauthorized && c.cfg.Auth == config.AuthOAuth && !renewed:
-			// The token may have been revoked or expired early: renew once.
-			renewed, renewNow = true, true
-			attempt--
 			continue
 		}
-
-		apiErr := c.apiError(ep, path, st, resp.Header, body)
-		if !apiErr.retryable() {
-			return st, zero, apiErr
-		}
-		d := c.retryWait(resp.Header, attempt)
-		if attempt >= c.opts.MaxAttempts || waited+d > c.opts.MaxRetryTotal {
-			apiErr.attempts = attempt
-			return st, zero, apiErr
-		}
-		waited += d
-		c.log.Debug("celonis retry", "path", path, "status", st, "wait_ms", d.Milliseconds(), "attempt", attempt)
-		if err := sleep(ctx, d); err != nil {
-			return 0, zero, err
-		}
+		apiErr := c.apiError(ep, path, st, resp.Header, resp.Body)
+		apiErr.attempts = attempts
+		return st, zero, apiErr
 	}
-}
-
-// retryWait is how long to wait before retrying a 429 or 5xx: the server's
-// x-ratelimit-reset or Retry-After when given, else exponential backoff.
-func (c *Client) retryWait(h http.Header, attempt int) time.Duration {
-	for _, name := range []string{"X-Ratelimit-Reset", "Retry-After"} {
-		v := strings.TrimSpace(h.Get(name))
-		if v == "" {
-			continue
-		}
-		if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 {
-			d := time.Duration(n * float64(time.Second))
-			if n > 1e9 { // an epoch timestamp rather than a number of seconds
-				d = time.Until(time.Unix(int64(n), 0))
-			}
-			return clampWait(d, c.opts.MaxRetryWait)
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			return clampWait(time.Until(t), c.opts.MaxRetryWait)
-		}
-	}
-	return c.backoff(attempt)
-}
-
-func clampWait(d, max time.Duration) time.Duration {
-	if d < 0 {
-		return 0
-	}
-	if d > max {
-		return max
-	}
-	return d
-}
-
-// backoff is exponential from BaseBackoff with up to 20% jitter, capped.
-func (c *Client) backoff(attempt int) time.Duration {
-	d := c.opts.BaseBackoff << (attempt - 1)
-	if d <= 0 || d > c.opts.MaxRetryWait {
-		d = c.opts.MaxRetryWait
-	}
-	return d + time.Duration(rand.Int64N(int64(d)/5+1))
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// decodeJSON decodes a 2xx body, refusing empty and non-JSON bodies with a
-// message that says what arrived instead.
-func decodeJSON(body []byte, contentType string, out any) error {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
-		return fmt.Errorf("the body is empty where a JSON page was expected")
-	}
-	if trimmed[0] != '{' && trimmed[0] != '[' {
-		return fmt.Errorf("the body is not JSON (Content-Type %q): %s", contentType, snippet(body))
-	}
-	if err := json.Unmarshal(trimmed, out); err != nil {
-		return fmt.Errorf("the JSON body could not be decoded (Content-Type %q): %v", contentType, err)
-	}
-	return nil
-}
-
-// snippet is a short, single-line excerpt of a body for error messages.
-func snippet(b []byte) string {
-	s := strings.Join(strings.Fields(string(b)), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }

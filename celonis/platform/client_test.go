@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/config"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/httpx"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/sandbox"
 )
 
@@ -34,7 +35,7 @@ func newTestClient(t *testing.T, o sandbox.CelonisOptions, method config.AuthMet
 	case config.AuthAPIKey:
 		cfg.APIKey = opts.APIKey
 	}
-	c := New(cfg, Options{BaseBackoff: time.Millisecond, MaxRetryWait: 50 * time.Millisecond, HTTPClient: &http.Client{Timeout: 2 * time.Second}})
+	c := New(cfg, Options{Retry: httpx.Policy{BaseBackoff: time.Millisecond, MaxRetryWait: 50 * time.Millisecond}, HTTPClient: &http.Client{Timeout: 2 * time.Second}})
 	return c, api
 }
 
@@ -149,26 +150,6 @@ func TestTransientFaultsRecoverExactly(t *testing.T) {
 	}
 }
 
-func TestRetryWaitHonoursHeaders(t *testing.T) {
-	c := New(&config.Celonis{URL: &url.URL{Scheme: "https", Host: "x"}}, Options{MaxRetryWait: 30 * time.Second})
-	cases := []struct {
-		h    http.Header
-		want time.Duration
-	}{
-		{http.Header{"X-Ratelimit-Reset": {"7"}}, 7 * time.Second},
-		{http.Header{"Retry-After": {"3"}}, 3 * time.Second},
-		{http.Header{"X-Ratelimit-Reset": {"1000"}}, 30 * time.Second}, // capped
-	}
-	for _, tc := range cases {
-		if got := c.retryWait(tc.h, 1); got != tc.want {
-			t.Errorf("%v: got %s, want %s", tc.h, got, tc.want)
-		}
-	}
-	if got := c.retryWait(http.Header{}, 1); got < 500*time.Millisecond || got > 600*time.Millisecond {
-		t.Errorf("backoff without headers: %s", got)
-	}
-}
-
 func TestTokenPerScopeReusedAndRenewedAfter401(t *testing.T) {
 	c, api := newTestClient(t, sandbox.CelonisOptions{AuditEvents: 10, LoginEvents: 10}, config.AuthOAuth)
 	ctx := context.Background()
@@ -224,7 +205,7 @@ func TestBadClientSecretIsClearAndSecretFree(t *testing.T) {
 	srv, _ := sandbox.Serve(api, "")
 	defer srv.Close()
 	u, _ := url.Parse(srv.URL)
-	c := New(&config.Celonis{URL: u, Auth: config.AuthOAuth, ClientID: "sandbox-client", ClientSecret: "wrong-secret-XYZ"}, Options{BaseBackoff: time.Millisecond})
+	c := New(&config.Celonis{URL: u, Auth: config.AuthOAuth, ClientID: "sandbox-client", ClientSecret: "wrong-secret-XYZ"}, Options{Retry: httpx.Policy{BaseBackoff: time.Millisecond}})
 	_, err := collect(t, func(h Handler[AuditEntry]) error {
 		return c.ListAuditLogs(context.Background(), TimeRange{}, Pager{}, h)
 	})

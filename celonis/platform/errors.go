@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/httpx"
 )
 
 // APIError is a Celonis Platform answer other than success. Its message
@@ -28,18 +30,11 @@ func (e *APIError) Error() string {
 	return e.msg
 }
 
-// retryable reports whether the status is worth another bounded try.
-func (e *APIError) retryable() bool {
-	return e.Status == http.StatusTooManyRequests || e.Status == http.StatusInternalServerError ||
-		e.Status == http.StatusBadGateway || e.Status == http.StatusServiceUnavailable ||
-		e.Status == http.StatusGatewayTimeout
-}
-
 // Retryable reports whether err is an API answer that a later try may not
 // repeat (429 and 5xx). The client has already retried such errors itself.
 func Retryable(err error) bool {
 	e, ok := err.(*APIError)
-	return ok && e.retryable()
+	return ok && httpx.Transient(e.Status)
 }
 
 // errorBody is the Celonis error envelope, plus the bare {"error": ...} form
@@ -74,7 +69,7 @@ func (c *Client) apiError(ep endpoint, path string, status int, h http.Header, b
 			b.WriteString(" [" + e.ErrorCode + "]")
 		}
 	case len(strings.TrimSpace(string(body))) > 0:
-		b.WriteString(": " + snippet(body))
+		b.WriteString(": " + httpx.Snippet(body))
 	}
 	head := strings.TrimRight(b.String(), ".")
 	b.Reset()

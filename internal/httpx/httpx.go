@@ -1,0 +1,236 @@
+// Package httpx holds what both vendors' HTTP clients share: bounded retries
+// that honour the server's wait headers, body limits, and strict JSON
+// decoding with clear messages. It knows nothing of either API.
+package httpx
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Policy bounds retries. The zero value means the defaults.
+type Policy struct {
+	MaxAttempts   int           // tries per request; default 5
+	MaxRetryWait  time.Duration // cap on one wait; default 60 s
+	MaxRetryTotal time.Duration // cap on all waits of one request; default 3 min
+	BaseBackoff   time.Duration // first backoff, doubled each time; default 500 ms
+}
+
+// WithDefaults fills in unset fields.
+func (p Policy) WithDefaults() Policy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = 5
+	}
+	if p.MaxRetryWait <= 0 {
+		p.MaxRetryWait = 60 * time.Second
+	}
+	if p.MaxRetryTotal <= 0 {
+		p.MaxRetryTotal = 3 * time.Minute
+	}
+	if p.BaseBackoff <= 0 {
+		p.BaseBackoff = 500 * time.Millisecond
+	}
+	return p
+}
+
+// Response is a fully read HTTP response.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// MaxBody bounds one response body; a page of any of these APIs is far smaller.
+const MaxBody = 64 << 20
+
+// Send sends one request and reads the whole body, refusing bodies over MaxBody.
+func Send(c *http.Client, req *http.Request) (*Response, error) {
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > MaxBody {
+		return nil, fmt.Errorf("HTTP %d: the response is larger than %d MiB, far more than a page should be", resp.StatusCode, MaxBody>>20)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
+}
+
+// Do calls send until it returns a response that retry does not want
+// retried, a transport error persists past the policy, or ctx ends. It
+// returns the last response or error and the number of attempts made.
+// Waits honour x-ratelimit-reset and Retry-After, else back off exponentially.
+func Do(ctx context.Context, p Policy, send func(context.Context) (*Response, error), retry func(*Response) bool,
+	onRetry func(attempt int, wait time.Duration, resp *Response, err error)) (*Response, int, error) {
+	p = p.WithDefaults()
+	var waited time.Duration
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return nil, attempt - 1, err
+		}
+		resp, err := send(ctx)
+		if err != nil && ctx.Err() != nil {
+			return nil, attempt, ctx.Err()
+		}
+		if err == nil && !retry(resp) {
+			return resp, attempt, nil
+		}
+		wait := Backoff(p, attempt)
+		if resp != nil {
+			wait = RetryWait(p, resp.Header, attempt)
+		}
+		if attempt >= p.MaxAttempts || waited+wait > p.MaxRetryTotal {
+			return resp, attempt, err
+		}
+		if onRetry != nil {
+			onRetry(attempt, wait, resp, err)
+		}
+		waited += wait
+		if err := Sleep(ctx, wait); err != nil {
+			return nil, attempt, err
+		}
+	}
+}
+
+// RetryWait is the server's x-ratelimit-reset or Retry-After (seconds, an
+// epoch time, or an HTTP date), capped; without either, Backoff.
+func RetryWait(p Policy, h http.Header, attempt int) time.Duration {
+	p = p.WithDefaults()
+	for _, name := range []string{"X-Ratelimit-Reset", "Retry-After"} {
+		v := strings.TrimSpace(h.Get(name))
+		if v == "" {
+			continue
+		}
+		if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 {
+			d := time.Duration(n * float64(time.Second))
+			if n > 1e9 { // an epoch timestamp rather than a number of seconds
+				d = time.Until(time.Unix(int64(n), 0))
+			}
+			return clamp(d, p.MaxRetryWait)
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return clamp(time.Until(t), p.MaxRetryWait)
+		}
+	}
+	return Backoff(p, attempt)
+}
+
+// Backoff is exponential from BaseBackoff with up to 20% jitter, capped.
+func Backoff(p Policy, attempt int) time.Duration {
+	p = p.WithDefaults()
+	d := p.BaseBackoff << (attempt - 1)
+	if d <= 0 || d > p.MaxRetryWait {
+		d = p.MaxRetryWait
+	}
+	return d + time.Duration(rand.Int64N(int64(d)/5+1))
+}
+
+func clamp(d, max time.Duration) time.Duration {
+	if d < 0 {
+		return 0
+	}
+	if d > max {
+		return max
+	}
+	return d
+}
+
+// Sleep waits d or until ctx ends.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Transient reports whether a status is worth another bounded try.
+func Transient(status int) bool {
+	switch status {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// DecodeJSON decodes a 2xx body, refusing empty and non-JSON bodies with a
+// message that says what arrived instead.
+func DecodeJSON(body []byte, contentType string, out any) error {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return fmt.Errorf("the body is empty where a JSON page was expected")
+	}
+	if trimmed[0] != '{' && trimmed[0] != '[' {
+		return fmt.Errorf("the body is not JSON (Content-Type %q): %s", contentType, Snippet(body))
+	}
+	if err := json.Unmarshal(trimmed, out); err != nil {
+		return fmt.Errorf("the JSON body could not be decoded (Content-Type %q): %v", contentType, err)
+	}
+	return nil
+}
+
+// Snippet is a short, single-line excerpt of a body for error messages.
+func Snippet(b []byte) string {
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// Redactor scrubs known secrets from text. It is safe for concurrent use
+// once built; Add may be called concurrently too.
+type Redactor struct {
+	mu      sync.RWMutex
+	secrets []string
+}
+
+// NewRedactor returns a redactor for the given secrets.
+func NewRedactor(secrets ...string) *Redactor {
+	r := &Redactor{}
+	for _, s := range secrets {
+		r.Add(s)
+	}
+	return r
+}
+
+// Add registers one more secret (an issued access token, say).
+func (r *Redactor) Add(s string) {
+	if len(s) < 4 {
+		return // too short to scrub without mangling ordinary text
+	}
+	r.mu.Lock()
+	r.secrets = append(r.secrets, s)
+	r.mu.Unlock()
+}
+
+// Redact replaces every registered secret in s with ***.
+func (r *Redactor) Redact(s string) string {
+	r.mu.RLock()
+	secrets := r.secrets
+	r.mu.RUnlock()
+	for _, sec := range secrets {
+		s = strings.ReplaceAll(s, sec, "***")
+	}
+	return s
+}
