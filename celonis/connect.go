@@ -34,18 +34,10 @@ func platformClient(ctx context.Context, d *plugin.QueryData) (*platform.Client,
 
 // connectionConfig returns the parsed connection block.
 func connectionConfig(d *plugin.QueryData) *config.Config {
-	if d.Connection != nil {
-		// The SDK hands the parsed struct back by value.
-		switch c := d.Connection.Config.(type) {
-		case config.Config:
-			return &c
-		case *config.Config:
-			if c != nil {
-				return c
-			}
-		}
+	if d.Connection == nil {
+		return &config.Config{}
 	}
-	return &config.Config{}
+	return config.FromConnection(d.Connection.Config)
 }
 
 // pager sizes pages to the SQL limit (never above the API's cap) and waits

@@ -1,6 +1,7 @@
 // Package celonis is the Steampipe plugin: its configuration, retry and rate
 // limit defaults, and the tables of both products. The Celonis Platform tables
-// live here; the Make tables live in package make.
+// live here; the Make tables live in package make (imported as maketables:
+// a package named make would shadow the builtin).
 package celonis
 
 import (
@@ -11,6 +12,7 @@ import (
 	"github.com/turbot/steampipe-plugin-sdk/v5/rate_limiter"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/config"
+	maketables "github.com/celonis-audit/steampipe-plugin-celonis/make"
 )
 
 // Plugin returns the celonis plugin definition.
@@ -30,7 +32,7 @@ func Plugin(ctx context.Context) *plugin.Plugin {
 			BackoffAlgorithm:     "Exponential",
 			RetryInterval:        1000,
 		},
-		RateLimiters: []*rate_limiter.Definition{
+		RateLimiters: append([]*rate_limiter.Definition{
 			{
 				// Celonis does not publish the audit API's limit; its answers carry
 				// x-ratelimit-* headers and the client honours 429s. This keeps one
@@ -41,14 +43,23 @@ func Plugin(ctx context.Context) *plugin.Plugin {
 				Scope:      []string{"connection"},
 				Where:      "service = 'celonis_platform'",
 			},
-		},
-		TableMap: map[string]*plugin.Table{
-			"celonis_audit_log":             tableCelonisAuditLog(ctx),
-			"celonis_login_history":         tableCelonisLoginHistory(ctx),
-			"celonis_studio_adoption_event": tableCelonisStudioAdoptionEvent(ctx),
-			"celonis_team_member":           tableCelonisTeamMember(ctx),
-		},
+		}, maketables.RateLimiters()...),
+		TableMap: tableMap(ctx),
 	}
+}
+
+// tableMap holds every table of both products.
+func tableMap(ctx context.Context) map[string]*plugin.Table {
+	tables := map[string]*plugin.Table{
+		"celonis_audit_log":             tableCelonisAuditLog(ctx),
+		"celonis_login_history":         tableCelonisLoginHistory(ctx),
+		"celonis_studio_adoption_event": tableCelonisStudioAdoptionEvent(ctx),
+		"celonis_team_member":           tableCelonisTeamMember(ctx),
+	}
+	for name, t := range maketables.Tables(ctx) {
+		tables[name] = t
+	}
+	return tables
 }
 
 // platformTags route a table's calls to the celonis_platform rate limiter.

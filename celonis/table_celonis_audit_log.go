@@ -9,6 +9,7 @@ import (
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin/transform"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis/platform"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/timerange"
 )
 
@@ -64,7 +65,7 @@ func newAuditLogRow(e *platform.AuditEntry, version string) *auditLogRow {
 	r := &auditLogRow{
 		Timestamp: e.Timestamp.Ptr(), Event: string(e.Event), UserID: id, UserEmail: email,
 		UserRole: string(e.UserRole), IPAddress: string(e.IPAddress), Port: string(e.Port),
-		Message: jsonValue(e.Message), APIVersion: version, Raw: jsonValue(e.Raw),
+		Message: lenient.JSONColumn(e.Message), APIVersion: version, Raw: lenient.JSONColumn(e.Raw),
 	}
 	if e.DiffPayload != nil {
 		r.DiffOldValue = platform.JSONText(e.DiffPayload.OldValue)

@@ -9,6 +9,7 @@ import (
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin/transform"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis/platform"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/timerange"
 )
 
@@ -58,7 +59,7 @@ func listCelonisLoginHistory(ctx context.Context, d *plugin.QueryData, _ *plugin
 	}
 	err = client.ListLoginHistory(ctx, window, pager(d), stream(ctx, d, func(e *platform.LoginEvent) any {
 		return &loginHistoryRow{Timestamp: e.Timestamp.Ptr(), EventType: string(e.AuthenticationEventType),
-			Email: string(e.Email), Success: e.Success, Raw: jsonValue(e.Raw)}
+			Email: string(e.Email), Success: e.Success, Raw: lenient.JSONColumn(e.Raw)}
 	}))
 	if err != nil {
 		plugin.Logger(ctx).Error("celonis_login_history.listCelonisLoginHistory", "api_error", err)

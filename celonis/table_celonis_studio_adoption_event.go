@@ -9,6 +9,7 @@ import (
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin/transform"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis/platform"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/timerange"
 )
 
@@ -67,7 +68,7 @@ func listCelonisStudioAdoptionEvents(ctx context.Context, d *plugin.QueryData, _
 		return &adoptionRow{Timestamp: e.Timestamp.Ptr(), ID: string(e.ID), EventType: string(e.EventType),
 			UserID: string(e.UserID), UserEmail: string(e.UserEmail), AssetID: string(e.AssetID),
 			AssetType: string(e.AssetType), AssetName: string(e.AssetName), PackageKey: string(e.PackageKey),
-			SpaceID: string(e.SpaceID), Raw: jsonValue(e.Raw)}
+			SpaceID: string(e.SpaceID), Raw: lenient.JSONColumn(e.Raw)}
 	}))
 	if err != nil {
 		plugin.Logger(ctx).Error("celonis_studio_adoption_event.listCelonisStudioAdoptionEvents", "api_error", err)

@@ -2,8 +2,6 @@ package celonis
 
 import (
 	"context"
-	"encoding/json"
-	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/turbot/steampipe-plugin-sdk/v5/query_cache"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis/platform"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 )
 
 //// TABLE DEFINITION
@@ -66,8 +65,8 @@ func newTeamMemberRow(m *platform.Member, includeInternal bool) *teamMemberRow {
 	return &teamMemberRow{
 		UserID: string(m.UserID), Name: name, Email: email, UserRole: string(m.UserRole), Status: string(m.Status),
 		LastLogin: string(m.LastLogin), LastLoginTime: parseLastLogin(string(m.LastLogin)),
-		InactivityPeriod: parseInt(m.InactivityPeriod), Groups: jsonValue(m.Group),
-		IncludeInternal: includeInternal, Raw: jsonValue(m.Raw),
+		InactivityPeriod: m.InactivityPeriod.Ptr(), Groups: lenient.JSONColumn(m.Group),
+		IncludeInternal: includeInternal, Raw: lenient.JSONColumn(m.Raw),
 	}
 }
 
@@ -110,16 +109,4 @@ func parseLastLogin(s string) *time.Time {
 		}
 	}
 	return nil
-}
-
-func parseInt(b json.RawMessage) *int64 {
-	var s platform.String
-	if s.UnmarshalJSON(b) != nil {
-		return nil
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(s)), 10, 64)
-	if err != nil {
-		return nil
-	}
-	return &n
 }

@@ -19,6 +19,11 @@ type Config struct {
 	AppKey             *string `hcl:"app_key"`
 	APIKey             *string `hcl:"api_key"`
 	AuditLogAPIVersion *string `hcl:"audit_log_api_version"`
+
+	MakeURL                *string `hcl:"make_url"`
+	MakeAPIToken           *string `hcl:"make_api_token"`
+	MakeOrganizationIDs    []int64 `hcl:"make_organization_ids,optional"`
+	MakeRateLimitPerMinute *int64  `hcl:"make_rate_limit_per_minute"`
 }
 
 // NewInstance returns an empty Config for the SDK's HCL parser.
@@ -31,7 +36,15 @@ const (
 	EnvClientSecret = "CELONIS_CLIENT_SECRET"
 	EnvAppKey       = "CELONIS_APP_KEY"
 	EnvAPIKey       = "CELONIS_API_KEY"
+	EnvMakeURL      = "MAKE_URL"
+	EnvMakeAPIToken = "MAKE_API_TOKEN"
 )
+
+// DefaultMakeURL is the zone used when none is configured.
+const DefaultMakeURL = "https://eu1.make.com"
+
+// DefaultMakeRateLimitPerMinute is the smallest plan's limit (Core).
+const DefaultMakeRateLimitPerMinute = 60
 
 // AuthMethod names how requests to the Celonis Platform are authorized.
 type AuthMethod string
@@ -174,4 +187,75 @@ func IsLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// Make is the resolved Make part of a connection.
+type Make struct {
+	URL                *url.URL // the zone, without /api/v2
+	Token              string
+	OrganizationIDs    []int64
+	RateLimitPerMinute int64
+	RateLimitSet       bool // false: the default, which a licence's apiLimit may replace
+}
+
+// Secrets returns the Make token, for scrubbing.
+func (m *Make) Secrets() []string {
+	if m.Token == "" {
+		return nil
+	}
+	return []string{m.Token}
+}
+
+// ResolveMake validates the Make part of the connection, with config winning
+// over the environment. The errors name what to set.
+func (c *Config) ResolveMake(getenv Getenv) (*Make, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	token := pick(c.MakeAPIToken, EnvMakeAPIToken, getenv)
+	if token == "" {
+		return nil, fmt.Errorf("Make is not configured: set `make_api_token` in the connection config or %s to a Make API token (Profile > API access), and `make_url` (%s) to your zone if it is not %s", EnvMakeAPIToken, EnvMakeURL, DefaultMakeURL)
+	}
+	raw := pick(c.MakeURL, EnvMakeURL, getenv)
+	if raw == "" {
+		raw = DefaultMakeURL
+	}
+	raw = strings.TrimSuffix(strings.TrimRight(raw, "/"), "/api/v2")
+	u, err := ParseBaseURL(raw, "make_url", EnvMakeURL)
+	if err != nil {
+		return nil, err
+	}
+	out := &Make{URL: u, Token: token, RateLimitPerMinute: DefaultMakeRateLimitPerMinute}
+	seen := map[int64]bool{}
+	for _, id := range c.MakeOrganizationIDs {
+		if id <= 0 {
+			return nil, fmt.Errorf("`make_organization_ids` holds %d: organization IDs are positive numbers, as in the URL https://<zone>/organization/<id>/dashboard", id)
+		}
+		if !seen[id] {
+			seen[id] = true
+			out.OrganizationIDs = append(out.OrganizationIDs, id)
+		}
+	}
+	if c.MakeRateLimitPerMinute != nil {
+		if *c.MakeRateLimitPerMinute < 1 {
+			return nil, fmt.Errorf("`make_rate_limit_per_minute` is %d: set it to at least 1 (your plan's limit: Core 60, Pro 120, Teams 240, Enterprise 1000), or remove it for the default of %d", *c.MakeRateLimitPerMinute, DefaultMakeRateLimitPerMinute)
+		}
+		out.RateLimitPerMinute = *c.MakeRateLimitPerMinute
+		out.RateLimitSet = true
+	}
+	return out, nil
+}
+
+// FromConnection returns the parsed connection block the SDK hands back
+// (by value or by pointer); an empty Config when there is none.
+func FromConnection(v any) *Config {
+	switch c := v.(type) {
+	case Config:
+		return &c
+	case *Config:
+		if c != nil {
+			return c
+		}
+	}
+	return &Config{}
 }

@@ -55,3 +55,34 @@ func TestParseBaseURLNeverEchoesCredentials(t *testing.T) {
 		}
 	}
 }
+
+func TestResolveMake(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	c := Config{}
+	if _, err := c.ResolveMake(getenv); err == nil || !strings.Contains(err.Error(), "make_api_token") || !strings.Contains(err.Error(), EnvMakeAPIToken) {
+		t.Fatalf("unconfigured: %v", err)
+	}
+	env[EnvMakeAPIToken] = "tok"
+	m, err := c.ResolveMake(getenv)
+	if err != nil || m.URL.String() != DefaultMakeURL || m.RateLimitPerMinute != 60 || m.RateLimitSet {
+		t.Fatalf("defaults: %+v %v", m, err)
+	}
+	c = Config{MakeURL: ptr("https://us1.make.com/api/v2/"), MakeOrganizationIDs: []int64{5, 5, 7}, MakeRateLimitPerMinute: new(int64)}
+	if _, err = c.ResolveMake(getenv); err == nil || !strings.Contains(err.Error(), "at least 1") {
+		t.Fatalf("rate 0: %v", err)
+	}
+	*c.MakeRateLimitPerMinute = 240
+	m, err = c.ResolveMake(getenv)
+	if err != nil || m.URL.String() != "https://us1.make.com" || len(m.OrganizationIDs) != 2 || m.RateLimitPerMinute != 240 || !m.RateLimitSet {
+		t.Fatalf("%+v %v", m, err)
+	}
+	c.MakeOrganizationIDs = []int64{-3}
+	if _, err = c.ResolveMake(getenv); err == nil || !strings.Contains(err.Error(), "make_organization_ids") {
+		t.Fatalf("negative id: %v", err)
+	}
+	c = Config{MakeURL: ptr("http://eu1.make.com")}
+	if _, err = c.ResolveMake(getenv); err == nil || !strings.Contains(err.Error(), "make_url") {
+		t.Fatalf("http: %v", err)
+	}
+}

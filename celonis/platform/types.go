@@ -5,9 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 )
 
 // Much of the entry shape is seen in one public client or guessed (see
@@ -15,80 +16,14 @@ import (
 // becomes text or null instead of failing the page, and each entry keeps
 // its raw JSON.
 
-// String is a JSON scalar read as text: strings as they are, numbers and
-// booleans in their JSON spelling, null as "", objects and arrays as JSON.
-type String string
-
-// UnmarshalJSON never fails for valid JSON.
-func (s *String) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0 || string(b) == "null":
-		*s = ""
-	case b[0] == '"':
-		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		*s = String(v)
-	default:
-		*s = String(b)
-	}
-	return nil
-}
-
-// Time is a timestamp that accepts ISO 8601 strings (with or without zone,
-// with any fraction) and epoch numbers (milliseconds, or seconds when small).
-// An unreadable value leaves it zero; the entry's raw JSON keeps the text.
-type Time struct{ time.Time }
-
-// UnmarshalJSON never fails for valid JSON.
-func (t *Time) UnmarshalJSON(b []byte) error {
-	var s String
-	if err := s.UnmarshalJSON(b); err != nil {
-		return err
-	}
-	t.Time, _ = ParseTime(string(s))
-	return nil
-}
-
-var timeLayouts = []string{
-	time.RFC3339Nano,
-	"2006-01-02T15:04:05.999999999",
-	"2006-01-02 15:04:05.999999999Z07:00",
-	"2006-01-02 15:04:05.999999999",
-	"2006-01-02",
-}
+// String, Time and ParseTime are the lenient decoders every entry uses.
+type (
+	String = lenient.String
+	Time   = lenient.Time
+)
 
 // ParseTime reads the timestamp forms the APIs are known or guessed to use.
-// Times without a zone are UTC.
-func ParseTime(s string) (time.Time, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, false
-	}
-	if n, err := strconv.ParseFloat(s, 64); err == nil && !strings.ContainsAny(s, "-:") {
-		if n > 1e11 || n < -1e11 {
-			return time.UnixMilli(int64(n)).UTC(), true
-		}
-		return time.Unix(int64(n), 0).UTC(), true
-	}
-	for _, l := range timeLayouts {
-		if t, err := time.Parse(l, s); err == nil {
-			return t.UTC(), true
-		}
-	}
-	return time.Time{}, false
-}
-
-// Ptr returns nil for the zero time, for nullable columns.
-func (t Time) Ptr() *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	v := t.Time
-	return &v
-}
+func ParseTime(s string) (time.Time, bool) { return lenient.ParseTime(s) }
 
 // rawEntry is embedded by every entry type: the entry exactly as sent.
 type rawEntry struct {
@@ -209,7 +144,7 @@ type Member struct {
 	UserRole         String          `json:"userRole"`
 	Status           String          `json:"status"`
 	LastLogin        String          `json:"lastLogin"`
-	InactivityPeriod json.RawMessage `json:"inactivityPeriod"`
+	InactivityPeriod lenient.Int     `json:"inactivityPeriod"`
 	Group            json.RawMessage `json:"group"`
 	rawEntry
 }
@@ -222,15 +157,11 @@ func (m *Member) UnmarshalJSON(b []byte) error {
 }
 
 func parseBool(b json.RawMessage) *bool {
-	var s String
-	if s.UnmarshalJSON(b) != nil {
+	var v lenient.Bool
+	if v.UnmarshalJSON(b) != nil {
 		return nil
 	}
-	v, err := strconv.ParseBool(strings.TrimSpace(string(s)))
-	if err != nil {
-		return nil
-	}
-	return &v
+	return v.Ptr()
 }
 
 // ParseUserID splits the audit log's userId, seen as "<uuid> (<email>)", into
@@ -289,11 +220,4 @@ func EntryKey(raw json.RawMessage) string {
 
 // JSONText returns a diff value as text: a JSON string unquoted, anything
 // else as its JSON, null as nil.
-func JSONText(b json.RawMessage) *string {
-	var s String
-	if len(bytes.TrimSpace(b)) == 0 || s.UnmarshalJSON(b) != nil || string(bytes.TrimSpace(b)) == "null" {
-		return nil
-	}
-	v := string(s)
-	return &v
-}
+func JSONText(b json.RawMessage) *string { return lenient.JSONText(b) }

@@ -1,0 +1,170 @@
+// Package lenient decodes JSON fields whose types public material does not
+// pin down: a value of an unexpected type becomes text or null instead of
+// failing the whole page. Entries keep their raw JSON besides.
+package lenient
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// String is a JSON scalar read as text: strings as they are, numbers and
+// booleans in their JSON spelling, null as "", objects and arrays as JSON.
+type String string
+
+// UnmarshalJSON never fails for valid JSON.
+func (s *String) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		*s = ""
+	case b[0] == '"':
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = String(v)
+	default:
+		*s = String(b)
+	}
+	return nil
+}
+
+// Int is a JSON number or numeric string; anything else leaves it unset.
+type Int struct {
+	Value int64
+	Valid bool
+}
+
+// UnmarshalJSON never fails for valid JSON.
+func (n *Int) UnmarshalJSON(b []byte) error {
+	var s String
+	if err := s.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	v, err := strconv.ParseInt(strings.TrimSpace(string(s)), 10, 64)
+	if err != nil {
+		if f, ferr := strconv.ParseFloat(strings.TrimSpace(string(s)), 64); ferr == nil && f == float64(int64(f)) {
+			v, err = int64(f), nil
+		}
+	}
+	*n = Int{Value: v, Valid: err == nil}
+	return nil
+}
+
+// Ptr returns nil when unset, for nullable columns.
+func (n Int) Ptr() *int64 {
+	if !n.Valid {
+		return nil
+	}
+	v := n.Value
+	return &v
+}
+
+// Bool is a JSON boolean or "true"/"false"; anything else leaves it unset.
+type Bool struct {
+	Value bool
+	Valid bool
+}
+
+// UnmarshalJSON never fails for valid JSON.
+func (v *Bool) UnmarshalJSON(b []byte) error {
+	var s String
+	if err := s.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	x, err := strconv.ParseBool(strings.TrimSpace(string(s)))
+	*v = Bool{Value: x, Valid: err == nil}
+	return nil
+}
+
+// Ptr returns nil when unset, for nullable columns.
+func (v Bool) Ptr() *bool {
+	if !v.Valid {
+		return nil
+	}
+	x := v.Value
+	return &x
+}
+
+// Time is a timestamp that accepts ISO 8601 strings (with or without zone,
+// with any fraction) and epoch numbers (milliseconds, or seconds when small).
+// An unreadable value leaves it zero; the entry's raw JSON keeps the text.
+type Time struct{ time.Time }
+
+// UnmarshalJSON never fails for valid JSON.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	var s String
+	if err := s.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	t.Time, _ = ParseTime(string(s))
+	return nil
+}
+
+// Ptr returns nil for the zero time, for nullable columns.
+func (t Time) Ptr() *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	v := t.Time
+	return &v
+}
+
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02",
+}
+
+// ParseTime reads the timestamp forms the APIs are known or guessed to use.
+// Times without a zone are UTC.
+func ParseTime(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, false
+	}
+	if n, err := strconv.ParseFloat(s, 64); err == nil && !strings.ContainsAny(s, "-:") {
+		if n > 1e11 || n < -1e11 {
+			return time.UnixMilli(int64(n)).UTC(), true
+		}
+		return time.Unix(int64(n), 0).UTC(), true
+	}
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// JSONText returns a value as text: a JSON string unquoted, anything else
+// as its JSON, absent or null as nil.
+func JSONText(b json.RawMessage) *string {
+	t := bytes.TrimSpace(b)
+	if len(t) == 0 || string(t) == "null" {
+		return nil
+	}
+	var s String
+	if s.UnmarshalJSON(t) != nil {
+		return nil
+	}
+	v := string(s)
+	return &v
+}
+
+// JSONColumn returns raw JSON for a Steampipe JSON column; absent or null is
+// nil. The SDK passes a string through to a JSON column as it is, so entries
+// are never decoded into maps and encoded again.
+func JSONColumn(b json.RawMessage) any {
+	t := bytes.TrimSpace(b)
+	if len(t) == 0 || string(t) == "null" {
+		return nil
+	}
+	return string(t)
+}

@@ -1,0 +1,34 @@
+package lenient
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestLenientScalars(t *testing.T) {
+	var v struct {
+		S1, S2, S3, S4 String
+		I1, I2, I3     Int
+		B1, B2         Bool
+		T1, T2         Time
+	}
+	in := `{"S1":"x","S2":12,"S3":null,"S4":{"a":1},"I1":"42","I2":7.0,"I3":"n/a","B1":"true","B2":3,"T1":1713528322000,"T2":"2024-04-19T12:05:22.000Z"}`
+	if err := json.Unmarshal([]byte(in), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.S1 != "x" || v.S2 != "12" || v.S3 != "" || v.S4 != `{"a":1}` {
+		t.Errorf("strings %+v", v)
+	}
+	if v.I1.Value != 42 || !v.I1.Valid || v.I2.Value != 7 || v.I3.Valid || v.I3.Ptr() != nil {
+		t.Errorf("ints %+v %+v %+v", v.I1, v.I2, v.I3)
+	}
+	if !v.B1.Value || v.B2.Valid {
+		t.Errorf("bools %+v %+v", v.B1, v.B2)
+	}
+	if !v.T1.Equal(v.T2.Time) {
+		t.Errorf("times %v %v", v.T1, v.T2)
+	}
+	if JSONText(json.RawMessage(`null`)) != nil || *JSONText(json.RawMessage(`"a"`)) != "a" || *JSONText(json.RawMessage(`[1]`)) != "[1]" {
+		t.Error("JSONText")
+	}
+}

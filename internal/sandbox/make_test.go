@@ -1,0 +1,79 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func makeGet(t *testing.T, base, path, ua string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+path, nil)
+	req.Header.Set("Authorization", "Token sandbox-make-token")
+	if ua != "" {
+		req.Header.Set("User-Agent", ua)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestMakeFollowsAPIDoc(t *testing.T) {
+	m := NewMake(MakeOptions{Orgs: []MakeOrg{{ID: 11, Events: 365}, {ID: 12, Forbid: true}, {ID: 13, Unpaid: true}}})
+	srv, _ := Serve(m, "")
+	defer srv.Close()
+	const ua = "test-agent"
+	cases := []struct {
+		path, ua string
+		status   int
+		body     string
+	}{
+		{"/api/v2/audit-logs/organization/11", "", 403, "error code: 1010"},
+		{"/api/v2/audit-logs/organization/11", "Go-http-client/1.1", 403, "1010"},
+		{"/api/v2/audit-logs/organization/12", ua, 403, `"code":"SC403"`},
+		{"/api/v2/audit-logs/organization/13", ua, 402, `"code":"SC402"`},
+		{"/api/v2/audit-logs/organization/11?pg[limit]=10001", ua, 400, `pg[limit]`},
+		{"/api/v2/audit-logs/organization/11?dateFrom=March", ua, 400, `YYYY-MM-DD`},
+		{"/api/v2/audit-logs/organization/99", ua, 404, `SC404`},
+		{"/api/v2/audit-logs/organization/11/filters", ua, 200, `"teams"`},
+		{"/api/v2/audit-logs/v2/organization/11?pg[limit]=1", ua, 200, `"auditLogs"`},
+	}
+	for _, tc := range cases {
+		st, body := makeGet(t, srv.URL, tc.path, tc.ua)
+		if st != tc.status || !strings.Contains(body, tc.body) {
+			t.Errorf("%s: %d %s", tc.path, st, body)
+		}
+	}
+
+	// Day bounds are inclusive and whole; the count matches OrgEntries.
+	_, body := makeGet(t, srv.URL, "/api/v2/audit-logs/organization/11?dateFrom=2025-02-01&dateTo=2025-02-03&pg[returnTotalCount]=true", ua)
+	var page struct {
+		AuditLogs []map[string]any
+		Pg        struct{ TotalCount int }
+	}
+	json.Unmarshal([]byte(body), &page)
+	if want := m.OrgEntries(11, 0, "2025-02-01", "2025-02-03"); len(page.AuditLogs) != want || page.Pg.TotalCount != want || want == 0 {
+		t.Fatalf("%d entries, total %d, want %d", len(page.AuditLogs), page.Pg.TotalCount, want)
+	}
+	// The ISO date-time form Make's SDK sends counts by its day.
+	_, body2 := makeGet(t, srv.URL, "/api/v2/audit-logs/organization/11?dateFrom=2025-02-01T10:00:00.000Z&dateTo=2025-02-03T00:00:00.000Z", ua)
+	var page2 struct{ AuditLogs []map[string]any }
+	json.Unmarshal([]byte(body2), &page2)
+	if len(page2.AuditLogs) != len(page.AuditLogs) {
+		t.Fatalf("ISO bounds: %d vs %d", len(page2.AuditLogs), len(page.AuditLogs))
+	}
+
+	// Team filter by name, author by email.
+	team := m.orgs[11].teams[0]
+	_, body = makeGet(t, srv.URL, "/api/v2/audit-logs/organization/11?team="+strings.ReplaceAll(team.Name, " ", "%20"), ua)
+	json.Unmarshal([]byte(body), &page)
+	if want := m.OrgEntries(11, team.ID, "", ""); len(page.AuditLogs) != want {
+		t.Fatalf("team by name: %d, want %d", len(page.AuditLogs), want)
+	}
+}

@@ -1,0 +1,228 @@
+package makeapi
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxPageSize is the largest pg[limit] Make's SDK documents (1..10000).
+const MaxPageSize = 10000
+
+// Scope is whose audit log to read: an organization, or a team (when only
+// the team is known).
+type Scope struct {
+	OrganizationID int64
+	TeamID         int64
+}
+
+func (s Scope) path() string {
+	if s.OrganizationID != 0 {
+		return "/organization/" + strconv.FormatInt(s.OrganizationID, 10)
+	}
+	return "/team/" + strconv.FormatInt(s.TeamID, 10)
+}
+
+// AuditQuery filters one listing. Days are inclusive and whole (Make's
+// dateFrom/dateTo are dates); exact time filtering is the caller's.
+type AuditQuery struct {
+	Scope
+	Teams   []int64  // the team filter, on organization listings
+	Events  []string // event names, sent as event[0], event[1], ...
+	Authors []string // user IDs, names or emails
+	From    *time.Time
+	To      *time.Time
+	SortDir string // "asc" or "desc"; default desc (newest first, as the docs)
+}
+
+func (q AuditQuery) values() url.Values {
+	v := url.Values{}
+	for i, t := range q.Teams {
+		v.Set(fmt.Sprintf("team[%d]", i), strconv.FormatInt(t, 10))
+	}
+	for i, e := range q.Events {
+		v.Set(fmt.Sprintf("event[%d]", i), e)
+	}
+	for i, a := range q.Authors {
+		if len(q.Authors) == 1 {
+			v.Set("author", a)
+			break
+		}
+		v.Set(fmt.Sprintf("author[%d]", i), a)
+	}
+	if q.From != nil {
+		v.Set("dateFrom", q.From.UTC().Format("2006-01-02"))
+	}
+	if q.To != nil {
+		v.Set("dateTo", q.To.UTC().Format("2006-01-02"))
+	}
+	dir := strings.ToLower(q.SortDir)
+	if dir != "asc" {
+		dir = "desc"
+	}
+	v.Set("pg[sortBy]", "triggeredAt")
+	v.Set("pg[sortDir]", dir)
+	return v
+}
+
+// Pager controls one listing: the page size (0 or more than the API allows
+// means the largest page) and a hook run before every page request.
+type Pager struct {
+	PageSize   int
+	BeforePage func(context.Context) error
+}
+
+func (p Pager) size() int {
+	if p.PageSize <= 0 || p.PageSize > MaxPageSize {
+		return MaxPageSize
+	}
+	return p.PageSize
+}
+
+// Handler receives each page's entries and returns false to stop.
+type Handler[T any] func(items []T) bool
+
+type auditPage struct {
+	AuditLogs *[]AuditLog `json:"auditLogs"`
+	Pg        struct {
+		Limit int `json:"limit"`
+	} `json:"pg"`
+}
+
+// ListAuditLogs streams one organization's or team's audit log. It pages by
+// key (pg[last] = the last entry's imtId) when entries carry imtId, by
+// offset otherwise, and stops at the first short page.
+func (c *Client) ListAuditLogs(ctx context.Context, q AuditQuery, p Pager, h Handler[AuditLog]) error {
+	base := q.values()
+	size := p.size()
+	last, offset := "", 0
+	var prev [32]byte
+	for pageNo := 0; ; pageNo++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if p.BeforePage != nil {
+			if err := p.BeforePage(ctx); err != nil {
+				return err
+			}
+		}
+		v := cloneValues(base)
+		v.Set("pg[limit]", strconv.Itoa(size))
+		if last != "" {
+			v.Set("pg[last]", last)
+		} else if offset > 0 {
+			v.Set("pg[offset]", strconv.Itoa(offset))
+		}
+		var page auditPage
+		status, digest, err := c.auditGet(ctx, q.Scope, q.Scope.path(), v, &page)
+		if err != nil {
+			return err
+		}
+		path := c.AuditPrefix() + q.Scope.path()
+		if page.AuditLogs == nil {
+			return fmt.Errorf("make: GET %s: HTTP %d: the page has no `auditLogs` array, so the response is not in the shape the plugin knows; no rows were invented", path, status)
+		}
+		items := *page.AuditLogs
+		if len(items) > size {
+			return fmt.Errorf("make: GET %s: HTTP %d: the API returned %d entries for pg[limit] %d", path, status, len(items), size)
+		}
+		if pageNo > 0 && len(items) > 0 && digest == prev {
+			return fmt.Errorf("make: GET %s: page %d is the same as the page before; the page loop does not advance", path, pageNo)
+		}
+		prev = digest
+		if !h(items) {
+			return nil
+		}
+		limit := size
+		if page.Pg.Limit > 0 && page.Pg.Limit < size {
+			limit = page.Pg.Limit // the server capped our page size: go by its own
+		}
+		if len(items) < limit || len(items) == 0 {
+			return nil
+		}
+		next := string(items[len(items)-1].IMTID)
+		switch {
+		case next != "" && next == last:
+			return fmt.Errorf("make: GET %s: the last key %q came back again; the page loop does not advance", path, next)
+		case next != "":
+			last = next
+		case last != "":
+			return fmt.Errorf("make: GET %s: entries stopped carrying imtId in the middle of a listing; cannot page on safely", path)
+		default:
+			offset += len(items)
+		}
+	}
+}
+
+// GetAuditLog reads one entry with its event-specific details; a missing
+// entry is (nil, nil).
+func (c *Client) GetAuditLog(ctx context.Context, organizationID int64, uuid string) (*AuditLog, error) {
+	var e AuditLog
+	path := "/" + strconv.FormatInt(organizationID, 10) + "/" + url.PathEscape(uuid)
+	_, _, err := c.auditGet(ctx, Scope{OrganizationID: organizationID}, path, nil, &e)
+	if IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// GetFilters reads the values an organization's or team's audit log can be
+// filtered by.
+func (c *Client) GetFilters(ctx context.Context, s Scope) (*Filters, error) {
+	var f Filters
+	if _, _, err := c.auditGet(ctx, s, s.path()+"/filters", nil, &f); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+type orgPage struct {
+	Organizations *[]Organization `json:"organizations"`
+	Entities      *[]Organization `json:"entities"`
+}
+
+// ListOrganizations reads every organization the token can see, and
+// remembers each one's licence apiLimit for rate limiting.
+func (c *Client) ListOrganizations(ctx context.Context) ([]Organization, error) {
+	var out []Organization
+	const size = 10000
+	for offset := 0; ; {
+		v := url.Values{"pg[limit]": {strconv.Itoa(size)}, "pg[offset]": {strconv.Itoa(offset)}}
+		var page orgPage
+		status, _, err := c.get(ctx, Scope{TeamID: -1}, "/organizations", v, &page)
+		if err != nil {
+			return nil, err
+		}
+		items := page.Organizations
+		if items == nil {
+			items = page.Entities
+		}
+		if items == nil {
+			return nil, fmt.Errorf("make: GET /organizations: HTTP %d: the answer has no `organizations` array", status)
+		}
+		for _, o := range *items {
+			if o.License != nil && o.License.APILimit.Valid && o.License.APILimit.Value > 0 {
+				c.apiLimit.Store(o.ID.Value, o.License.APILimit.Value)
+			}
+		}
+		out = append(out, *items...)
+		if len(*items) < size {
+			return out, nil
+		}
+		offset += len(*items)
+	}
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v)+3)
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}

@@ -1,0 +1,195 @@
+// Package makeapi is a small client for Make's (make.com) audit log API. It
+// knows nothing of Steampipe: plain Go types in, plain Go types out.
+package makeapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/config"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/httpx"
+)
+
+// Logger is the subset of hclog.Logger the client writes to.
+type Logger interface {
+	Debug(msg string, args ...any)
+	Warn(msg string, args ...any)
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Debug(string, ...any) {}
+func (nopLogger) Warn(string, ...any)  {}
+
+// Options tune a Client; the zero value is the production default.
+type Options struct {
+	HTTPClient *http.Client // default: 60 s timeout
+	UserAgent  string       // default: steampipe-plugin-celonis; Make's CDN rejects default agents
+	Retry      httpx.Policy
+	Logger     Logger
+}
+
+// Client reads one Make zone with one API token. It is safe for concurrent use.
+type Client struct {
+	cfg    config.Make
+	base   string // https://<zone>/api/v2
+	opts   Options
+	http   *http.Client
+	log    Logger
+	redact *httpx.Redactor
+
+	prefix      atomic.Int32 // index into auditPrefixes that answered
+	prefixKnown atomic.Bool
+
+	limMu    sync.Mutex
+	limiters map[string]*rate.Limiter // per organization (or team, when its organization is unknown)
+	apiLimit sync.Map                 // organization ID -> license.apiLimit seen in GET /organizations
+
+	requests atomic.Int64
+}
+
+// auditPrefixes are the documented path and the one Make's own SDK calls.
+var auditPrefixes = []string{"/audit-logs", "/audit-logs/v2"}
+
+// New builds a client for a resolved connection.
+func New(cfg *config.Make, o Options) *Client {
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 60 * time.Second}
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = "steampipe-plugin-celonis"
+	}
+	o.Retry = o.Retry.WithDefaults()
+	if o.Logger == nil {
+		o.Logger = nopLogger{}
+	}
+	return &Client{cfg: *cfg, base: cfg.URL.String() + "/api/v2", opts: o, http: o.HTTPClient, log: o.Logger,
+		redact: httpx.NewRedactor(cfg.Secrets()...), limiters: map[string]*rate.Limiter{}}
+}
+
+// Requests returns how many HTTP requests the client sent.
+func (c *Client) Requests() int64 { return c.requests.Load() }
+
+// Redact replaces the API token with ***.
+func (c *Client) Redact(s string) string { return c.redact.Redact(s) }
+
+// Zone returns the host of the configured zone, e.g. eu1.make.com.
+func (c *Client) Zone() string { return c.cfg.URL.Host }
+
+// AuditPrefix returns the audit log path prefix in use.
+func (c *Client) AuditPrefix() string { return auditPrefixes[c.prefix.Load()] }
+
+// OrganizationIDs returns the organizations configured for the connection.
+func (c *Client) OrganizationIDs() []int64 { return c.cfg.OrganizationIDs }
+
+//// RATE LIMITING
+
+// limiterKey names the bucket a request counts against: Make limits
+// requests per organization and minute.
+func limiterKey(s Scope) string {
+	if s.OrganizationID != 0 {
+		return "org:" + strconv.FormatInt(s.OrganizationID, 10)
+	}
+	return "team:" + strconv.FormatInt(s.TeamID, 10)
+}
+
+// wait blocks until the scope's organization may send another request:
+// make_rate_limit_per_minute, or the licence's apiLimit when the limit was
+// not configured and the organization listing told it.
+func (c *Client) wait(ctx context.Context, s Scope) error {
+	key := limiterKey(s)
+	c.limMu.Lock()
+	l := c.limiters[key]
+	if l == nil {
+		rpm := c.cfg.RateLimitPerMinute
+		if v, ok := c.apiLimit.Load(s.OrganizationID); ok && !c.cfg.RateLimitSet {
+			rpm = v.(int64)
+		}
+		burst := int(max(1, rpm/60))
+		l = rate.NewLimiter(rate.Limit(float64(rpm)/60), burst)
+		c.limiters[key] = l
+	}
+	c.limMu.Unlock()
+	return l.Wait(ctx)
+}
+
+//// REQUESTS
+
+// get sends one rate-limited GET with bounded retries and decodes a 2xx body.
+// It returns the final status and a digest of the body (for loop checks).
+func (c *Client) get(ctx context.Context, s Scope, path string, q url.Values, out any) (int, [32]byte, error) {
+	var zero [32]byte
+	u := c.base + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	resp, attempts, err := httpx.Do(ctx, c.opts.Retry, func(ctx context.Context) (*httpx.Response, error) {
+		if err := c.wait(ctx, s); err != nil {
+			return nil, err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Token "+c.cfg.Token)
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("User-Agent", c.opts.UserAgent)
+		c.requests.Add(1)
+		start := time.Now()
+		r, err := httpx.Send(c.http, req)
+		if err == nil {
+			c.log.Debug("make request", "method", "GET", "path", path, "query", q.Encode(), "status", r.Status, "ms", time.Since(start).Milliseconds())
+		}
+		return r, err
+	}, func(r *httpx.Response) bool { return httpx.Transient(r.Status) },
+		func(attempt int, wait time.Duration, r *httpx.Response, err error) {
+			c.log.Debug("make retry", "path", path, "attempt", attempt, "wait_ms", wait.Milliseconds(), "error", err)
+		})
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, zero, ctx.Err()
+		}
+		msg := fmt.Sprintf("make: GET %s: %s", path, c.Redact(err.Error()))
+		if attempts > 1 {
+			msg += fmt.Sprintf(" (gave up after %d attempts)", attempts)
+		}
+		return 0, zero, errors.New(msg)
+	}
+	if resp.Status >= 200 && resp.Status < 300 {
+		if err := httpx.DecodeJSON(resp.Body, resp.Header.Get("Content-Type"), out); err != nil {
+			return resp.Status, zero, &APIError{Path: path, Status: resp.Status, msg: c.Redact(fmt.Sprintf("make: GET %s: HTTP %d: %s", path, resp.Status, err))}
+		}
+		return resp.Status, sha256.Sum256(resp.Body), nil
+	}
+	e := c.apiError(s, path, resp)
+	e.attempts = attempts
+	return resp.Status, zero, e
+}
+
+// auditGet sends a GET under the audit log prefix. Until a prefix has
+// answered, a 404 on the documented one is tried once more under the
+// prefix Make's SDK uses, and whichever answers is kept for the connection.
+func (c *Client) auditGet(ctx context.Context, s Scope, rest string, q url.Values, out any) (int, [32]byte, error) {
+	for i := int(c.prefix.Load()); ; i++ {
+		status, digest, err := c.get(ctx, s, auditPrefixes[i]+rest, q, out)
+		if status == http.StatusNotFound && !c.prefixKnown.Load() && i+1 < len(auditPrefixes) {
+			c.log.Warn("make audit log path answered 404; trying the alternative prefix", "path", auditPrefixes[i]+rest, "next", auditPrefixes[i+1])
+			continue
+		}
+		if status != http.StatusNotFound && status != 0 {
+			c.prefix.Store(int32(i))
+			c.prefixKnown.Store(true)
+		}
+		return status, digest, err
+	}
+}

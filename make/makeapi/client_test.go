@@ -1,0 +1,166 @@
+package makeapi
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/config"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/httpx"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/sandbox"
+)
+
+func newTestClient(t *testing.T, o sandbox.MakeOptions, rpm int64) (*Client, *sandbox.Make) {
+	t.Helper()
+	api := sandbox.NewMake(o)
+	srv, err := sandbox.Serve(api, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	c := New(&config.Make{URL: u, Token: "sandbox-make-token", RateLimitPerMinute: rpm, RateLimitSet: true},
+		Options{Retry: httpx.Policy{BaseBackoff: time.Millisecond, MaxRetryWait: 20 * time.Millisecond}})
+	return c, api
+}
+
+func all(t *testing.T, c *Client, q AuditQuery, p Pager) ([]AuditLog, error) {
+	var out []AuditLog
+	err := c.ListAuditLogs(context.Background(), q, p, func(items []AuditLog) bool { out = append(out, items...); return true })
+	return out, err
+}
+
+func TestSortDirectionsAndPaging(t *testing.T) {
+	c, api := newTestClient(t, sandbox.MakeOptions{Orgs: []sandbox.MakeOrg{{ID: 11, Events: 250}}}, 60000)
+	for _, dir := range []string{"asc", "desc"} {
+		api.ResetRequests()
+		got, err := all(t, c, AuditQuery{Scope: Scope{OrganizationID: 11}, SortDir: dir}, Pager{PageSize: 100})
+		if err != nil || len(got) != 250 {
+			t.Fatalf("%s: %d entries, %v", dir, len(got), err)
+		}
+		for i := 1; i < len(got); i++ {
+			a, b := got[i-1].TriggeredAt.Time, got[i].TriggeredAt.Time
+			if (dir == "asc" && b.Before(a)) || (dir == "desc" && b.After(a)) {
+				t.Fatalf("%s: entry %d out of order", dir, i)
+			}
+		}
+		reqs := api.Requests("/api/v2/audit-logs/")
+		if len(reqs) != 3 || reqs[0].Query.Get("pg[sortDir]") != dir || reqs[2].Query.Get("pg[last]") != string(got[199].IMTID) {
+			t.Fatalf("%s: requests %+v", dir, reqs)
+		}
+	}
+}
+
+func TestTriggeredAtBothForms(t *testing.T) {
+	ci, _ := newTestClient(t, sandbox.MakeOptions{Orgs: []sandbox.MakeOrg{{ID: 11, Events: 20}}, ISOTriggeredAt: true}, 60000)
+	cm, _ := newTestClient(t, sandbox.MakeOptions{Orgs: []sandbox.MakeOrg{{ID: 11, Events: 20}}}, 60000)
+	a, _ := all(t, ci, AuditQuery{Scope: Scope{OrganizationID: 11}}, Pager{})
+	b, _ := all(t, cm, AuditQuery{Scope: Scope{OrganizationID: 11}}, Pager{})
+	if len(a) != 20 || len(b) != 20 {
+		t.Fatalf("%d %d", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].TriggeredAt.IsZero() || !a[i].TriggeredAt.Equal(b[i].TriggeredAt.Time) {
+			t.Fatalf("entry %d: %v vs %v", i, a[i].TriggeredAt, b[i].TriggeredAt)
+		}
+	}
+}
+
+func TestRateLimitPerOrganization(t *testing.T) {
+	c, _ := newTestClient(t, sandbox.MakeOptions{Orgs: []sandbox.MakeOrg{{ID: 11, Events: 5}, {ID: 12, Events: 5}}}, 600) // 10/s, burst 10
+	start := time.Now()
+	for i := 0; i < 15; i++ {
+		if _, err := all(t, c, AuditQuery{Scope: Scope{OrganizationID: 11}}, Pager{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d < 400*time.Millisecond {
+		t.Fatalf("15 requests to one organization at 10/s took %s", d)
+	}
+	start = time.Now()
+	for i := 0; i < 5; i++ {
+		all(t, c, AuditQuery{Scope: Scope{OrganizationID: 12}}, Pager{})
+	}
+	if d := time.Since(start); d > 300*time.Millisecond {
+		t.Fatalf("another organization's bucket was shared: %s", d)
+	}
+}
+
+func TestErrorBodies(t *testing.T) {
+	c, api := newTestClient(t, sandbox.MakeOptions{Orgs: []sandbox.MakeOrg{{ID: 11}}}, 60000)
+	api.AddFault(sandbox.Fault{Kind: sandbox.FaultRespond, Path: "/api/v2/", Status: 400, Times: 1,
+		Body: `{"detail":"Validation failed","message":"Bad request","code":"SC400","suberrors":[{"message":"dateFrom is invalid"}]}`})
+	_, err := all(t, c, AuditQuery{Scope: Scope{OrganizationID: 11}}, Pager{})
+	if err == nil || !strings.Contains(err.Error(), "HTTP 400") || !strings.Contains(err.Error(), "dateFrom is invalid") || !strings.Contains(err.Error(), "SC400") {
+		t.Fatalf("got %v", err)
+	}
+	c.opts.UserAgent = "Go-http-client/1.1"
+	_, err = all(t, c, AuditQuery{Scope: Scope{OrganizationID: 11}}, Pager{})
+	if err == nil || !strings.Contains(err.Error(), "1010") || !strings.Contains(err.Error(), "User-Agent") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestLoopGuards(t *testing.T) {
+	c, api := newTestClient(t, sandbox.MakeOptions{Orgs: []sandbox.MakeOrg{{ID: 11}}}, 60000)
+	api.AddFault(sandbox.Fault{Kind: sandbox.FaultRespond, Path: "/api/v2/", Status: 200,
+		Body: `{"auditLogs":[{"uuid":"a","imtId":"1_a"},{"uuid":"b","imtId":"1_b"}],"pg":{"limit":2}}`})
+	_, err := all(t, c, AuditQuery{Scope: Scope{OrganizationID: 11}}, Pager{PageSize: 2})
+	if err == nil || !strings.Contains(err.Error(), "does not advance") {
+		t.Fatalf("got %v", err)
+	}
+	api.ClearFaults()
+	api.AddFault(sandbox.Fault{Kind: sandbox.FaultRespond, Path: "/api/v2/", Status: 200, Body: `{"logs":[]}`})
+	_, err = all(t, c, AuditQuery{Scope: Scope{OrganizationID: 11}}, Pager{})
+	if err == nil || !strings.Contains(err.Error(), "no `auditLogs` array") {
+		t.Fatalf("got %v", err)
+	}
+	api.ClearFaults()
+	api.AddFault(sandbox.Fault{Kind: sandbox.FaultOversize, Path: "/api/v2/"})
+	_, err = all(t, c, AuditQuery{Scope: Scope{OrganizationID: 11}}, Pager{PageSize: 50})
+	if err == nil || !strings.Contains(err.Error(), "for pg[limit] 50") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestServerCappedPageSizeIsNotEnd(t *testing.T) {
+	c, api := newTestClient(t, sandbox.MakeOptions{Orgs: []sandbox.MakeOrg{{ID: 11, Events: 30}}}, 60000)
+	// A server that answers 10 at a time and says so in pg.limit.
+	for i := 0; i < 3; i++ {
+		var b strings.Builder
+		b.WriteString(`{"auditLogs":[`)
+		for j := 0; j < 10; j++ {
+			if j > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString(`{"uuid":"u` + string(rune('a'+i)) + string(rune('a'+j)) + `","imtId":"` + string(rune('a'+i)) + string(rune('a'+j)) + `"}`)
+		}
+		b.WriteString(`],"pg":{"limit":10}}`)
+		api.AddFault(sandbox.Fault{Kind: sandbox.FaultRespond, Path: "/api/v2/", Status: 200, Times: 1, Body: b.String()})
+	}
+	api.AddFault(sandbox.Fault{Kind: sandbox.FaultRespond, Path: "/api/v2/", Status: 200, Times: 1, Body: `{"auditLogs":[],"pg":{"limit":10}}`})
+	got, err := all(t, c, AuditQuery{Scope: Scope{OrganizationID: 11}}, Pager{})
+	if err != nil || len(got) != 30 {
+		t.Fatalf("%d entries, %v", len(got), err)
+	}
+}
+
+func TestUserAgentAndToken(t *testing.T) {
+	var ua, auth string
+	srv, _ := sandbox.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ua, auth = r.Header.Get("User-Agent"), r.Header.Get("Authorization")
+		w.Write([]byte(`{"auditLogs":[]}`))
+	}), "")
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	c := New(&config.Make{URL: u, Token: "tkn-123", RateLimitPerMinute: 60}, Options{})
+	if _, err := all(t, c, AuditQuery{Scope: Scope{OrganizationID: 1}}, Pager{}); err != nil {
+		t.Fatal(err)
+	}
+	if ua != "steampipe-plugin-celonis" || auth != "Token tkn-123" {
+		t.Fatalf("ua %q auth %q", ua, auth)
+	}
+}

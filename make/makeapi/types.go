@@ -1,0 +1,176 @@
+package makeapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
+)
+
+// The entry shape differs between the docs and Make's SDK (triggeredAt as
+// ms integer or ISO string, details or detail), so fields decode leniently
+// and every entry keeps its raw JSON.
+
+// Ref is an {id, name} pair: an organization or a team.
+type Ref struct {
+	ID   lenient.Int    `json:"id"`
+	Name lenient.String `json:"name"`
+}
+
+// Actor is who caused an entry; anonymized actors carry only an id.
+type Actor struct {
+	ID         lenient.Int    `json:"id"`
+	Name       lenient.String `json:"name"`
+	Email      lenient.String `json:"email"`
+	Anonymized lenient.Bool   `json:"anonymized"`
+}
+
+// AuditLog is one Make audit log entry.
+type AuditLog struct {
+	UUID           lenient.String `json:"uuid"`
+	IMTID          lenient.String `json:"imtId"`
+	CreatedAt      lenient.Time   `json:"createdAt"`
+	TriggeredAt    lenient.Time   `json:"triggeredAt"`
+	OrganizationID lenient.Int    `json:"organizationId"`
+	Organization   *Ref           `json:"organization"`
+	EventName      lenient.String `json:"eventName"`
+	Team           *Ref           `json:"team"`
+	Actor          *Actor         `json:"actor"`
+	TargetID       lenient.String `json:"targetId"`
+	Version        *struct {
+		From lenient.String `json:"from"`
+		To   lenient.String `json:"to"`
+	} `json:"version"`
+	DetailsField json.RawMessage `json:"details"`
+	DetailField  json.RawMessage `json:"detail"`
+	Raw          json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON keeps the raw entry beside the decoded fields.
+func (e *AuditLog) UnmarshalJSON(b []byte) error {
+	type plain AuditLog
+	e.Raw = append(json.RawMessage(nil), b...)
+	return json.Unmarshal(b, (*plain)(e))
+}
+
+// Details returns the event-specific object of a detail answer, under
+// `details` (the docs) or `detail` (Make's SDK); nil when absent.
+func (e *AuditLog) Details() json.RawMessage {
+	for _, d := range []json.RawMessage{e.DetailsField, e.DetailField} {
+		if t := bytes.TrimSpace(d); len(t) > 0 && string(t) != "null" {
+			return t
+		}
+	}
+	return nil
+}
+
+// OrgID is the entry's organization: organizationId, else organization.id.
+func (e *AuditLog) OrgID() int64 {
+	if e.OrganizationID.Valid {
+		return e.OrganizationID.Value
+	}
+	if e.Organization != nil {
+		return e.Organization.ID.Value
+	}
+	return 0
+}
+
+// Organization is one organization the token can see.
+type Organization struct {
+	ID         lenient.Int    `json:"id"`
+	Name       lenient.String `json:"name"`
+	Zone       lenient.String `json:"zone"`
+	TimezoneID lenient.Int    `json:"timezoneId"`
+	License    *struct {
+		APILimit lenient.Int `json:"apiLimit"`
+	} `json:"license"`
+	Raw json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON keeps the raw entry beside the decoded fields.
+func (o *Organization) UnmarshalJSON(b []byte) error {
+	type plain Organization
+	o.Raw = append(json.RawMessage(nil), b...)
+	return json.Unmarshal(b, (*plain)(o))
+}
+
+// InZone reports whether the organization lives in the given zone host (an
+// organization without a zone is taken to live in it).
+func (o *Organization) InZone(host string) bool {
+	z := strings.TrimSpace(string(o.Zone))
+	return z == "" || strings.EqualFold(z, host)
+}
+
+// FilterUser is a user the audit log can be filtered by.
+type FilterUser struct {
+	ID    lenient.Int    `json:"id"`
+	Name  lenient.String `json:"name"`
+	Email lenient.String `json:"email"`
+	Raw   json.RawMessage
+}
+
+// FilterEvent is an event value the audit log can be filtered by.
+type FilterEvent struct {
+	Header string
+	Label  lenient.String `json:"label"`
+	Value  lenient.String `json:"value"`
+	Raw    json.RawMessage
+}
+
+// FilterTeam is a team the organization's audit log can be filtered by.
+type FilterTeam struct {
+	ID   lenient.Int    `json:"id"`
+	Name lenient.String `json:"name"`
+	Raw  json.RawMessage
+}
+
+// Filters are the values an audit log can be filtered by.
+type Filters struct {
+	Users  []FilterUser
+	Teams  []FilterTeam
+	Events []FilterEvent
+}
+
+// UnmarshalJSON reads {users, teams, events[{header, items[]}]}; events may
+// also come without a header.
+func (f *Filters) UnmarshalJSON(b []byte) error {
+	var v struct {
+		Users  []json.RawMessage `json:"users"`
+		Teams  []json.RawMessage `json:"teams"`
+		Events []struct {
+			Header lenient.String    `json:"header"`
+			Items  []json.RawMessage `json:"items"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	for _, raw := range v.Users {
+		var u FilterUser
+		if err := json.Unmarshal(raw, &u); err != nil {
+			return err
+		}
+		u.Raw = raw
+		f.Users = append(f.Users, u)
+	}
+	for _, raw := range v.Teams {
+		var t FilterTeam
+		if err := json.Unmarshal(raw, &t); err != nil {
+			return err
+		}
+		t.Raw = raw
+		f.Teams = append(f.Teams, t)
+	}
+	for _, g := range v.Events {
+		for _, raw := range g.Items {
+			var e FilterEvent
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return err
+			}
+			e.Header, e.Raw = string(g.Header), raw
+			f.Events = append(f.Events, e)
+		}
+	}
+	return nil
+}

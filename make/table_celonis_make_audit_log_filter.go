@@ -1,0 +1,109 @@
+package make
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
+	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
+	"github.com/turbot/steampipe-plugin-sdk/v5/plugin/transform"
+	"github.com/turbot/steampipe-plugin-sdk/v5/query_cache"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
+	"github.com/celonis-audit/steampipe-plugin-celonis/make/makeapi"
+)
+
+//// TABLE DEFINITION
+
+func tableCelonisMakeAuditLogFilter(_ context.Context) *plugin.Table {
+	return &plugin.Table{
+		Name: "celonis_make_audit_log_filter",
+		Description: "Values a Make audit log can be filtered by: its events (grouped under headers), the users who " +
+			"appear in it and, for organizations, their teams.",
+		Tags:              tags,
+		GetMatrixItemFunc: organizationMatrix,
+		List: &plugin.ListConfig{
+			Hydrate:     listMakeAuditLogFilters,
+			RetryConfig: retryConfig,
+			KeyColumns: plugin.KeyColumnSlice{
+				// The value comes from the qual, not the API.
+				{Name: "team_id", Operators: []string{"="}, Require: plugin.Optional, CacheMatch: query_cache.CacheMatchExact},
+			},
+		},
+		Columns: []*plugin.Column{
+			{Name: "organization_id", Type: proto.ColumnType_INT, Description: "ID of the organization whose filters these are; null when only a team was asked.", Transform: transform.FromField("OrganizationID")},
+			{Name: "team_id", Type: proto.ColumnType_INT, Description: "ID of the team whose filters these are, when the team's filters were asked.", Transform: transform.FromField("TeamID")},
+			{Name: "filter_type", Type: proto.ColumnType_STRING, Description: "Kind of filter value: event, user or team.", Transform: transform.FromField("FilterType")},
+			{Name: "value", Type: proto.ColumnType_STRING, Description: "Value to filter by: the event name, the user ID or the team ID.", Transform: transform.FromField("Value").NullIfZero()},
+			{Name: "label", Type: proto.ColumnType_STRING, Description: "Readable name: the event label, the user name or the team name.", Transform: transform.FromField("Label").NullIfZero()},
+			{Name: "email", Type: proto.ColumnType_STRING, Description: "Email of the user, for user filters.", Transform: transform.FromField("Email").NullIfZero()},
+			{Name: "header", Type: proto.ColumnType_STRING, Description: "Group the event belongs to, for event filters.", Transform: transform.FromField("Header").NullIfZero()},
+			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The filter item exactly as the API sent it.", Transform: transform.FromField("Raw")},
+		},
+	}
+}
+
+// filterRow is one filter value as the table shows it.
+type filterRow struct {
+	OrganizationID *int64
+	TeamID         *int64
+	FilterType     string
+	Value          string
+	Label          string
+	Email          string
+	Header         string
+	Raw            any
+}
+
+//// LIST FUNCTION
+
+func listMakeAuditLogFilters(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
+	org, err := matrixOrganization(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	scopes := []makeapi.Scope{{OrganizationID: org}}
+	if q := d.EqualsQuals["team_id"]; q != nil {
+		teams, err := int64s("team_id", []*proto.QualValue{q})
+		if err != nil {
+			return nil, err
+		}
+		scopes = []makeapi.Scope{{TeamID: teams[0]}}
+	}
+	for _, s := range scopes {
+		d.WaitForListRateLimit(ctx)
+		f, err := c.GetFilters(ctx, s)
+		if err != nil {
+			plugin.Logger(ctx).Error("celonis_make_audit_log_filter.listMakeAuditLogFilters", "api_error", err)
+			return nil, orgError(org, err)
+		}
+		base := filterRow{}
+		if org > 0 {
+			base.OrganizationID = &org
+		}
+		if s.TeamID != 0 {
+			t := s.TeamID
+			base.TeamID = &t
+		}
+		for _, e := range f.Events {
+			r := base
+			r.FilterType, r.Value, r.Label, r.Header, r.Raw = "event", string(e.Value), string(e.Label), e.Header, lenient.JSONColumn(e.Raw)
+			d.StreamListItem(ctx, &r)
+		}
+		for _, u := range f.Users {
+			r := base
+			r.FilterType, r.Value, r.Label, r.Email, r.Raw = "user", strconv.FormatInt(u.ID.Value, 10), string(u.Name), string(u.Email), lenient.JSONColumn(u.Raw)
+			d.StreamListItem(ctx, &r)
+		}
+		for _, t := range f.Teams {
+			r := base
+			r.FilterType, r.Value, r.Label, r.Raw = "team", strconv.FormatInt(t.ID.Value, 10), string(t.Name), lenient.JSONColumn(t.Raw)
+			d.StreamListItem(ctx, &r)
+		}
+	}
+	return nil, nil
+}
