@@ -35,15 +35,7 @@ const (
 const MaxPageSize = 200
 
 // Logger is the subset of hclog.Logger the client writes to.
-type Logger interface {
-	Debug(msg string, args ...any)
-	Warn(msg string, args ...any)
-}
-
-type nopLogger struct{}
-
-func (nopLogger) Debug(string, ...any) {}
-func (nopLogger) Warn(string, ...any)  {}
+type Logger = httpx.Logger
 
 // Options tune a Client; the zero value is the production default.
 type Options struct {
@@ -79,7 +71,7 @@ func New(cfg *config.Celonis, o Options) *Client {
 	}
 	o.Retry = o.Retry.WithDefaults()
 	if o.Logger == nil {
-		o.Logger = nopLogger{}
+		o.Logger = httpx.NopLogger{}
 	}
 	return &Client{cfg: *cfg, opts: o, http: o.HTTPClient, log: o.Logger, tokens: map[string]*oauth2.Token{},
 		redact: httpx.NewRedactor(cfg.Secrets()...)}
@@ -198,44 +190,18 @@ func (c *Client) tokenError(scope string, err error) error {
 // It returns the final HTTP status and a digest of the body (for loop checks).
 func (c *Client) get(ctx context.Context, ep endpoint, path string, q url.Values, out any) (int, [32]byte, error) {
 	var zero [32]byte
-	u := c.cfg.URL.String() + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
 	for renewed := false; ; renewed = true {
 		// After a 401 the token may have been revoked or expired early: renew once.
 		auth, err := c.authorization(ctx, ep, renewed)
 		if err != nil {
 			return 0, zero, err
 		}
-		resp, attempts, err := httpx.Do(ctx, c.opts.Retry, func(ctx context.Context) (*httpx.Response, error) {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-			if err != nil {
-				return nil, err
-			}
-			req.Header.Set("Authorization", auth)
-			req.Header.Set("Accept", "application/json")
-			req.Header.Set("User-Agent", c.opts.UserAgent)
-			c.requests.Add(1)
-			start := time.Now()
-			r, err := httpx.Send(c.http, req)
-			if err == nil {
-				c.log.Debug("celonis request", "method", "GET", "path", path, "query", q.Encode(), "status", r.Status, "ms", time.Since(start).Milliseconds())
-			}
-			return r, err
-		}, func(r *httpx.Response) bool { return httpx.Transient(r.Status) },
-			func(attempt int, wait time.Duration, r *httpx.Response, err error) {
-				c.log.Debug("celonis retry", "path", path, "attempt", attempt, "wait_ms", wait.Milliseconds(), "error", err)
-			})
+		resp, attempts, err := httpx.Get{Vendor: "celonis", Client: c.http, Policy: c.opts.Retry,
+			Base: c.cfg.URL.String(), Path: path, Query: q,
+			Header: http.Header{"Authorization": {auth}, "User-Agent": {c.opts.UserAgent}},
+			Log:    c.log, Redact: c.Redact, Count: &c.requests}.Do(ctx)
 		if err != nil {
-			if ctx.Err() != nil {
-				return 0, zero, ctx.Err()
-			}
-			msg := fmt.Sprintf("celonis: GET %s: %s", path, c.Redact(err.Error()))
-			if attempts > 1 {
-				msg += fmt.Sprintf(" (gave up after %d attempts)", attempts)
-			}
-			return 0, zero, errors.New(msg)
+			return 0, zero, err
 		}
 		st := resp.Status
 		switch {

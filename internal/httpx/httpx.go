@@ -7,13 +7,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -233,4 +236,89 @@ func (r *Redactor) Redact(s string) string {
 		s = strings.ReplaceAll(s, sec, "***")
 	}
 	return s
+}
+
+// Logger is the subset of hclog.Logger the clients write to.
+type Logger interface {
+	Debug(msg string, args ...any)
+	Warn(msg string, args ...any)
+}
+
+// NopLogger discards everything.
+type NopLogger struct{}
+
+// Debug does nothing.
+func (NopLogger) Debug(string, ...any) {}
+
+// Warn does nothing.
+func (NopLogger) Warn(string, ...any) {}
+
+// Get describes one GET of a vendor API.
+type Get struct {
+	Vendor string // "celonis" or "make": prefixes messages and log lines
+	Client *http.Client
+	Policy Policy
+	Base   string // scheme://host[/prefix]
+	Path   string
+	Query  url.Values
+	Header http.Header                 // Authorization, User-Agent, ...
+	Before func(context.Context) error // run before every attempt (a rate limiter)
+	Log    Logger
+	Redact func(string) string // scrubs secrets from error text
+	Count  *atomic.Int64       // counts requests sent
+}
+
+// Do sends the GET, retrying 429, 5xx and transport errors within the
+// policy. It returns the final answer whatever its status, with the number of
+// attempts, or an error that names the path and how often it was tried. No
+// header value appears in a log line or error.
+func (g Get) Do(ctx context.Context) (*Response, int, error) {
+	u := g.Base + g.Path
+	if len(g.Query) > 0 {
+		u += "?" + g.Query.Encode()
+	}
+	if g.Log == nil {
+		g.Log = NopLogger{}
+	}
+	resp, attempts, err := Do(ctx, g.Policy, func(ctx context.Context) (*Response, error) {
+		if g.Before != nil {
+			if err := g.Before(ctx); err != nil {
+				return nil, err
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range g.Header {
+			req.Header[k] = v
+		}
+		req.Header.Set("Accept", "application/json")
+		if g.Count != nil {
+			g.Count.Add(1)
+		}
+		start := time.Now()
+		r, err := Send(g.Client, req)
+		if err == nil {
+			g.Log.Debug(g.Vendor+" request", "method", "GET", "path", g.Path, "query", g.Query.Encode(), "status", r.Status, "ms", time.Since(start).Milliseconds())
+		}
+		return r, err
+	}, func(r *Response) bool { return Transient(r.Status) },
+		func(attempt int, wait time.Duration, r *Response, err error) {
+			g.Log.Debug(g.Vendor+" retry", "path", g.Path, "attempt", attempt, "wait_ms", wait.Milliseconds(), "error", err)
+		})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, attempts, ctx.Err()
+		}
+		msg := fmt.Sprintf("%s: GET %s: %s", g.Vendor, g.Path, err.Error())
+		if g.Redact != nil {
+			msg = g.Redact(msg)
+		}
+		if attempts > 1 {
+			msg += fmt.Sprintf(" (gave up after %d attempts)", attempts)
+		}
+		return nil, attempts, errors.New(msg)
+	}
+	return resp, attempts, nil
 }

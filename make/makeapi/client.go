@@ -5,7 +5,6 @@ package makeapi
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -21,15 +20,7 @@ import (
 )
 
 // Logger is the subset of hclog.Logger the client writes to.
-type Logger interface {
-	Debug(msg string, args ...any)
-	Warn(msg string, args ...any)
-}
-
-type nopLogger struct{}
-
-func (nopLogger) Debug(string, ...any) {}
-func (nopLogger) Warn(string, ...any)  {}
+type Logger = httpx.Logger
 
 // Options tune a Client; the zero value is the production default.
 type Options struct {
@@ -71,7 +62,7 @@ func New(cfg *config.Make, o Options) *Client {
 	}
 	o.Retry = o.Retry.WithDefaults()
 	if o.Logger == nil {
-		o.Logger = nopLogger{}
+		o.Logger = httpx.NopLogger{}
 	}
 	return &Client{cfg: *cfg, base: cfg.URL.String() + "/api/v2", opts: o, http: o.HTTPClient, log: o.Logger,
 		redact: httpx.NewRedactor(cfg.Secrets()...), limiters: map[string]*rate.Limiter{}}
@@ -129,41 +120,13 @@ func (c *Client) wait(ctx context.Context, s Scope) error {
 // It returns the final status and a digest of the body (for loop checks).
 func (c *Client) get(ctx context.Context, s Scope, path string, q url.Values, out any) (int, [32]byte, error) {
 	var zero [32]byte
-	u := c.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	resp, attempts, err := httpx.Do(ctx, c.opts.Retry, func(ctx context.Context) (*httpx.Response, error) {
-		if err := c.wait(ctx, s); err != nil {
-			return nil, err
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Authorization", "Token "+c.cfg.Token)
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("User-Agent", c.opts.UserAgent)
-		c.requests.Add(1)
-		start := time.Now()
-		r, err := httpx.Send(c.http, req)
-		if err == nil {
-			c.log.Debug("make request", "method", "GET", "path", path, "query", q.Encode(), "status", r.Status, "ms", time.Since(start).Milliseconds())
-		}
-		return r, err
-	}, func(r *httpx.Response) bool { return httpx.Transient(r.Status) },
-		func(attempt int, wait time.Duration, r *httpx.Response, err error) {
-			c.log.Debug("make retry", "path", path, "attempt", attempt, "wait_ms", wait.Milliseconds(), "error", err)
-		})
+	resp, attempts, err := httpx.Get{Vendor: "make", Client: c.http, Policy: c.opts.Retry,
+		Base: c.base, Path: path, Query: q,
+		Header: http.Header{"Authorization": {"Token " + c.cfg.Token}, "User-Agent": {c.opts.UserAgent}},
+		Before: func(ctx context.Context) error { return c.wait(ctx, s) },
+		Log:    c.log, Redact: c.Redact, Count: &c.requests}.Do(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
-			return 0, zero, ctx.Err()
-		}
-		msg := fmt.Sprintf("make: GET %s: %s", path, c.Redact(err.Error()))
-		if attempts > 1 {
-			msg += fmt.Sprintf(" (gave up after %d attempts)", attempts)
-		}
-		return 0, zero, errors.New(msg)
+		return 0, zero, err
 	}
 	if resp.Status >= 200 && resp.Status < 300 {
 		if err := httpx.DecodeJSON(resp.Body, resp.Header.Get("Content-Type"), out); err != nil {
