@@ -31,4 +31,27 @@ connection "celonis" {
   # numbers, deprecated by Celonis). When v2 answers 404 the plugin falls
   # back to v1 for the connection and logs a warning.
   # audit_log_api_version = "v2"
+
+  # ---- Make (make.com) ----------------------------------------------------
+  # Required for the celonis_make_* tables. Audit logs need an Enterprise plan
+  # and the Admin/Owner role in the organization (Team Admin for a team).
+
+  # API token (Profile > API access), sent as "Authorization: Token <token>".
+  # Can also be set with the MAKE_API_TOKEN environment variable.
+  # make_api_token = "..."
+
+  # Zone of your organizations. Default "https://eu1.make.com"; others:
+  # eu2.make.com, us1.make.com, us2.make.com, eu1.make.celonis.com,
+  # us1.make.celonis.com. The plugin appends /api/v2.
+  # Can also be set with the MAKE_URL environment variable.
+  # make_url = "https://eu1.make.com"
+
+  # Organizations to read when a query names none. Without it, the plugin
+  # reads every organization the token can see in this zone.
+  # make_organization_ids = [123456]
+
+  # Requests a minute per organization (your plan's limit: Core 60, Pro 120,
+  # Teams 240, Enterprise 1000). Default 60; when unset, an organization's
+  # licence apiLimit is used once GET /organizations has told it.
+  # make_rate_limit_per_minute = 60
 }

@@ -74,12 +74,7 @@ func newEnv(t *testing.T, o sandbox.MakeOptions, extra string) *env {
 func (e *env) query(q inproc.Query) ([]inproc.Row, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var rows []inproc.Row
-	err := e.runner.Execute(ctx, q, func(r inproc.Row) error {
-		rows = append(rows, r)
-		return nil
-	})
-	return rows, err
+	return e.runner.Collect(ctx, q)
 }
 
 func (e *env) mustQuery(q inproc.Query) []inproc.Row {

@@ -218,3 +218,13 @@ func ListValue(vs ...*proto.QualValue) *proto.QualValue {
 func Q(column, operator string, v *proto.QualValue) Qual {
 	return Qual{Column: column, Operator: operator, Value: v}
 }
+
+// Collect runs q and returns all its rows.
+func (r *Runner) Collect(ctx context.Context, q Query) ([]Row, error) {
+	var rows []Row
+	err := r.Execute(ctx, q, func(row Row) error {
+		rows = append(rows, row)
+		return nil
+	})
+	return rows, err
+}
