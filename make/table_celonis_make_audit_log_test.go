@@ -161,6 +161,28 @@ func TestMakeAuditLogPushdown(t *testing.T) {
 			}
 		}
 	})
+	t.Run("actor_id and actor_name become author", func(t *testing.T) {
+		var raw struct {
+			Actor struct {
+				ID   int64
+				Name string
+			}
+		}
+		for i := 0; raw.Actor.Name == ""; i++ {
+			json.Unmarshal(e.api.Entry(12, i), &raw)
+		}
+		for _, q := range []inproc.Qual{inproc.Q("actor_id", "=", inproc.IntValue(raw.Actor.ID)), inproc.Q("actor_name", "=", inproc.StringValue(raw.Actor.Name))} {
+			rows := run(t, orgQ(12), q)
+			reqs := e.api.Requests("/api/v2/audit-logs/")
+			want := strconv.FormatInt(raw.Actor.ID, 10)
+			if q.Column == "actor_name" {
+				want = raw.Actor.Name
+			}
+			if len(reqs) != 1 || reqs[0].Query.Get("author") != want || len(rows) == 0 {
+				t.Fatalf("%s: %d rows, requests %+v", q.Column, len(rows), reqs)
+			}
+		}
+	})
 	t.Run("triggered_at range covers whole days", func(t *testing.T) {
 		rows := run(t, orgQ(11), inproc.Q("triggered_at", ">", inproc.TimeValue(ts("2025-03-05T13:00:00Z"))),
 			inproc.Q("triggered_at", "<=", inproc.TimeValue(ts("2025-03-20T01:00:00Z"))))

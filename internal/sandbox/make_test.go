@@ -77,3 +77,25 @@ func TestMakeFollowsAPIDoc(t *testing.T) {
 		t.Fatalf("team by name: %d, want %d", len(page.AuditLogs), want)
 	}
 }
+
+func TestMakeRateLimitBurst(t *testing.T) {
+	m := NewMake(MakeOptions{Orgs: []MakeOrg{{ID: 11, Events: 5, APILimit: 2}}, EnforceRate: true, RetryAfter: "7"})
+	srv, _ := Serve(m, "")
+	defer srv.Close()
+	var last int
+	for i := 0; i < 3; i++ {
+		last, _ = makeGet(t, srv.URL, "/api/v2/audit-logs/organization/11", "ua")
+	}
+	if last != 429 {
+		t.Fatalf("third request in a minute at apiLimit 2: %d", last)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v2/audit-logs/organization/11", nil)
+	req.Header.Set("Authorization", "Token sandbox-make-token")
+	req.Header.Set("User-Agent", "ua")
+	resp, _ := http.DefaultClient.Do(req)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "7" || !strings.Contains(string(b), "Requests limit for organization exceeded") {
+		t.Fatalf("%d %v %s", resp.StatusCode, resp.Header, b)
+	}
+}
