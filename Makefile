@@ -8,7 +8,7 @@ CONFIG_DIR  := $(HOME)/.steampipe/config
 # tests are left out: the SDK v5.14.1 Execute path has data races of its own.
 RACE_PKGS   := ./config/... ./celonis/platform/... ./make/makeapi/... ./internal/httpx/... ./internal/lenient/... ./internal/sandbox/... ./internal/timerange/...
 
-.PHONY: build install test vet
+.PHONY: build install test vet demo
 
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BINARY) .
@@ -22,7 +22,11 @@ install: build
 vet:
 	$(GO) vet ./...
 
-test: vet
-	CGO_ENABLED=0 $(GO) build -o /dev/null .
+test: vet build
 	STEAMPIPE_LOG_LEVEL=ERROR $(GO) test -count=1 ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 $(RACE_PKGS)
+	./scripts/demo.sh ./$(BINARY) >/dev/null
+
+# From a fresh clone: build, start the sandbox, run example queries, stop.
+demo: build
+	./scripts/demo.sh ./$(BINARY)

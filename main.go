@@ -1,12 +1,25 @@
 // Command steampipe-plugin-celonis serves the Celonis plugin to Steampipe.
+// Run by hand, it also has commands of its own: `query` runs SQL over the
+// plugin's tables without Steampipe, `sandbox` serves fake APIs to try it on.
 package main
 
 import (
+	"os"
+
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/cli"
 )
 
 func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "query":
+			os.Exit(cli.Query(celonis.Plugin, os.Args[2:], os.Stdout, os.Stderr))
+		case "sandbox":
+			os.Exit(cli.Sandbox(os.Args[2:], os.Stdout, os.Stderr))
+		}
+	}
 	plugin.Serve(&plugin.ServeOpts{PluginFunc: celonis.Plugin})
 }

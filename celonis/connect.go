@@ -56,11 +56,16 @@ func pager(d *plugin.QueryData) platform.Pager {
 	}
 }
 
-// stream returns a page handler that streams each entry as a row and stops
-// the listing as soon as the query needs no more rows.
-func stream[T any](ctx context.Context, d *plugin.QueryData, row func(*T) any) platform.Handler[T] {
+// stream returns a page handler that streams each entry that keep accepts
+// as a row, and stops the listing as soon as the query needs no more rows.
+// keep applies the quals exactly: the API was asked a superset, and a row
+// outside the quals must not count against a LIMIT.
+func stream[T any](ctx context.Context, d *plugin.QueryData, keep func(*T) bool, row func(*T) any) platform.Handler[T] {
 	return func(items []T) bool {
 		for i := range items {
+			if keep != nil && !keep(&items[i]) {
+				continue
+			}
 			d.StreamListItem(ctx, row(&items[i]))
 			if d.RowsRemaining(ctx) == 0 {
 				return false
@@ -70,14 +75,9 @@ func stream[T any](ctx context.Context, d *plugin.QueryData, row func(*T) any) p
 	}
 }
 
-// timeWindow reads the timestamp quals into the client's range.
-func timeWindow(d *plugin.QueryData, column string) (platform.TimeRange, bool) {
+// timeWindow reads the timestamp quals: the window to ask the API for, and
+// the exact range rows are matched against.
+func timeWindow(d *plugin.QueryData, column string) (platform.TimeRange, timerange.Range) {
 	r := timerange.FromQuals(d.Quals, column)
-	return platform.TimeRange{From: r.From, To: r.To}, !r.Empty
-}
-
-// shouldRetryError lets the SDK retry a listing that failed on a 429 or 5xx
-// before it streamed any row.
-func shouldRetryError(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData, err error) bool {
-	return platform.Retryable(err)
+	return platform.TimeRange{From: r.From, To: r.To}, r
 }

@@ -23,15 +23,10 @@ func Plugin(ctx context.Context) *plugin.Plugin {
 			NewInstance: config.NewInstance,
 		},
 		DefaultTransform: transform.FromGo().NullIfZero(),
-		// The clients retry 429s, 5xx and network errors per request, bounded
-		// in count and time. The SDK may try a whole listing once more, and
-		// only before its first row was streamed (so nothing is doubled).
-		DefaultRetryConfig: &plugin.RetryConfig{
-			ShouldRetryErrorFunc: shouldRetryError,
-			MaxAttempts:          2,
-			BackoffAlgorithm:     "Exponential",
-			RetryInterval:        1000,
-		},
+		// No SDK RetryConfig: the clients retry 429s, 5xx and network errors
+		// per request, bounded in count and time, which also covers pages
+		// after the first (the SDK cannot retry a listing that has streamed
+		// rows), and a scan's error stays final (see internal/scanerr).
 		RateLimiters: append([]*rate_limiter.Definition{
 			{
 				// Celonis does not publish the audit API's limit; its answers carry

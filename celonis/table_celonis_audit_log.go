@@ -10,6 +10,7 @@ import (
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis/platform"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/timerange"
 )
 
@@ -76,9 +77,10 @@ func newAuditLogRow(e *platform.AuditEntry, version string) *auditLogRow {
 
 //// LIST FUNCTION
 
-func listCelonisAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
-	window, ok := timeWindow(d, "timestamp")
-	if !ok {
+func listCelonisAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
+	defer func() { scanerr.Report(ctx, err) }()
+	window, exact := timeWindow(d, "timestamp")
+	if exact.Empty {
 		return nil, nil // contradictory time bounds: nothing can match
 	}
 	client, err := platformClient(ctx, d)
@@ -86,7 +88,7 @@ func listCelonisAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.Hy
 		plugin.Logger(ctx).Error("celonis_audit_log.listCelonisAuditLogs", "connection_error", err)
 		return nil, err
 	}
-	err = client.ListAuditLogs(ctx, window, pager(d), stream(ctx, d, func(e *platform.AuditEntry) any {
+	err = client.ListAuditLogs(ctx, window, pager(d), stream(ctx, d, func(e *platform.AuditEntry) bool { return exact.Contains(e.Timestamp.Ptr()) }, func(e *platform.AuditEntry) any {
 		return newAuditLogRow(e, client.AuditLogVersion())
 	}))
 	if err != nil {

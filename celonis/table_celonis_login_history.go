@@ -10,6 +10,7 @@ import (
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis/platform"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/timerange"
 )
 
@@ -47,9 +48,10 @@ type loginHistoryRow struct {
 
 //// LIST FUNCTION
 
-func listCelonisLoginHistory(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
-	window, ok := timeWindow(d, "timestamp")
-	if !ok {
+func listCelonisLoginHistory(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
+	defer func() { scanerr.Report(ctx, err) }()
+	window, exact := timeWindow(d, "timestamp")
+	if exact.Empty {
 		return nil, nil
 	}
 	client, err := platformClient(ctx, d)
@@ -57,7 +59,7 @@ func listCelonisLoginHistory(ctx context.Context, d *plugin.QueryData, _ *plugin
 		plugin.Logger(ctx).Error("celonis_login_history.listCelonisLoginHistory", "connection_error", err)
 		return nil, err
 	}
-	err = client.ListLoginHistory(ctx, window, pager(d), stream(ctx, d, func(e *platform.LoginEvent) any {
+	err = client.ListLoginHistory(ctx, window, pager(d), stream(ctx, d, func(e *platform.LoginEvent) bool { return exact.Contains(e.Timestamp.Ptr()) }, func(e *platform.LoginEvent) any {
 		return &loginHistoryRow{Timestamp: e.Timestamp.Ptr(), EventType: string(e.AuthenticationEventType),
 			Email: string(e.Email), Success: e.Success, Raw: lenient.JSONColumn(e.Raw)}
 	}))

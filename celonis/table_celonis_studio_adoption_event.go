@@ -10,6 +10,7 @@ import (
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis/platform"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/timerange"
 )
 
@@ -54,9 +55,10 @@ type adoptionRow struct {
 
 //// LIST FUNCTION
 
-func listCelonisStudioAdoptionEvents(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
-	window, ok := timeWindow(d, "timestamp")
-	if !ok {
+func listCelonisStudioAdoptionEvents(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
+	defer func() { scanerr.Report(ctx, err) }()
+	window, exact := timeWindow(d, "timestamp")
+	if exact.Empty {
 		return nil, nil
 	}
 	client, err := platformClient(ctx, d)
@@ -64,7 +66,7 @@ func listCelonisStudioAdoptionEvents(ctx context.Context, d *plugin.QueryData, _
 		plugin.Logger(ctx).Error("celonis_studio_adoption_event.listCelonisStudioAdoptionEvents", "connection_error", err)
 		return nil, err
 	}
-	err = client.ListStudioAdoptionEvents(ctx, window, pager(d), stream(ctx, d, func(e *platform.AdoptionEvent) any {
+	err = client.ListStudioAdoptionEvents(ctx, window, pager(d), stream(ctx, d, func(e *platform.AdoptionEvent) bool { return exact.Contains(e.Timestamp.Ptr()) }, func(e *platform.AdoptionEvent) any {
 		return &adoptionRow{Timestamp: e.Timestamp.Ptr(), ID: string(e.ID), EventType: string(e.EventType),
 			UserID: string(e.UserID), UserEmail: string(e.UserEmail), AssetID: string(e.AssetID),
 			AssetType: string(e.AssetType), AssetName: string(e.AssetName), PackageKey: string(e.PackageKey),

@@ -12,6 +12,7 @@ import (
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis/platform"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 )
 
 //// TABLE DEFINITION
@@ -72,7 +73,8 @@ func newTeamMemberRow(m *platform.Member, includeInternal bool) *teamMemberRow {
 
 //// LIST FUNCTION
 
-func listCelonisTeamMembers(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
+func listCelonisTeamMembers(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
+	defer func() { scanerr.Report(ctx, err) }()
 	include := true
 	if q := d.EqualsQuals["include_internal"]; q != nil {
 		include = q.GetBoolValue()
@@ -82,7 +84,7 @@ func listCelonisTeamMembers(ctx context.Context, d *plugin.QueryData, _ *plugin.
 		plugin.Logger(ctx).Error("celonis_team_member.listCelonisTeamMembers", "connection_error", err)
 		return nil, err
 	}
-	err = client.ListMembers(ctx, include, pager(d), stream(ctx, d, func(m *platform.Member) any {
+	err = client.ListMembers(ctx, include, pager(d), stream(ctx, d, nil, func(m *platform.Member) any {
 		return newTeamMemberRow(m, include)
 	}))
 	if err != nil {

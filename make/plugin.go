@@ -47,17 +47,6 @@ func RateLimiters() []*rate_limiter.Definition {
 // tags route a table's calls to the make_organization limiter.
 var tags = map[string]string{"service": "make"}
 
-// retryConfig lets the SDK retry a listing that failed on a 429 or 5xx
-// before it streamed any row; the client retries each request itself.
-var retryConfig = &plugin.RetryConfig{
-	ShouldRetryErrorFunc: func(_ context.Context, _ *plugin.QueryData, _ *plugin.HydrateData, err error) bool {
-		return makeapi.Retryable(err)
-	},
-	MaxAttempts:      2,
-	BackoffAlgorithm: "Exponential",
-	RetryInterval:    1000,
-}
-
 const clientKey = "make.client"
 
 // client returns the connection's Make client, built once per connection.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
@@ -12,6 +13,7 @@ import (
 	"github.com/turbot/steampipe-plugin-sdk/v5/query_cache"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/timerange"
 	"github.com/celonis-audit/steampipe-plugin-celonis/make/makeapi"
 )
@@ -26,8 +28,7 @@ func tableCelonisMakeAuditLog(_ context.Context) *plugin.Table {
 		Tags:              tags,
 		GetMatrixItemFunc: organizationMatrix,
 		List: &plugin.ListConfig{
-			Hydrate:     listMakeAuditLogs,
-			RetryConfig: retryConfig,
+			Hydrate: listMakeAuditLogs,
 			KeyColumns: plugin.KeyColumnSlice{
 				{Name: "team_id", Operators: []string{"="}, Require: plugin.Optional},
 				{Name: "event_name", Operators: []string{"="}, Require: plugin.Optional},
@@ -39,11 +40,10 @@ func tableCelonisMakeAuditLog(_ context.Context) *plugin.Table {
 			},
 		},
 		Get: &plugin.GetConfig{
-			Hydrate:     getMakeAuditLog,
-			RetryConfig: retryConfig,
-			KeyColumns:  plugin.AllColumns([]string{"organization_id", "uuid"}),
+			Hydrate:    getMakeAuditLog,
+			KeyColumns: plugin.AllColumns([]string{"organization_id", "uuid"}),
 		},
-		HydrateConfig: []plugin.HydrateConfig{{Func: getMakeAuditLogDetails, Tags: tags, RetryConfig: retryConfig}},
+		HydrateConfig: []plugin.HydrateConfig{{Func: getMakeAuditLogDetails, Tags: tags}},
 		Columns: []*plugin.Column{
 			{Name: "uuid", Type: proto.ColumnType_STRING, Description: "Unique ID of the audit log entry.", Transform: transform.FromField("UUID")},
 			{Name: "organization_id", Type: proto.ColumnType_INT, Description: "ID of the organization the entry belongs to.", Transform: transform.FromField("OrganizationID")},
@@ -117,7 +117,8 @@ func newAuditLogRow(e *makeapi.AuditLog) *auditLogRow {
 
 //// LIST FUNCTION
 
-func listMakeAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
+func listMakeAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
+	defer func() { scanerr.Report(ctx, err) }()
 	org, err := matrixOrganization(ctx, d)
 	if err != nil {
 		return nil, err
@@ -127,6 +128,7 @@ func listMakeAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.Hydra
 		return nil, err
 	}
 	q := makeapi.AuditQuery{Scope: makeapi.Scope{OrganizationID: org}}
+	f := rowFilter{rng: timerange.FromQuals(d.Quals, "triggered_at")}
 
 	// Each list qual below may be an IN list the SDK split into calls; only
 	// the call for its first value sends the request, with all values.
@@ -138,6 +140,7 @@ func listMakeAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.Hydra
 	if d.EqualsQuals["team_id"] != nil && len(teams) == 0 {
 		return nil, nil // team_id in (): nothing can match
 	}
+	f.teams = setOf(teams)
 	events, lead := equalsValues(d, "event_name")
 	if !lead {
 		return nil, nil
@@ -146,10 +149,18 @@ func listMakeAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.Hydra
 	if d.EqualsQuals["event_name"] != nil && len(q.Events) == 0 {
 		return nil, nil
 	}
+	f.events = setOf(q.Events)
+	f.actors = map[string]map[string]bool{}
 	for _, col := range []string{"actor_id", "actor_name", "actor_email"} {
 		vals, lead := equalsValues(d, col)
 		if !lead {
 			return nil, nil
+		}
+		if d.EqualsQuals[col] != nil {
+			if len(vals) == 0 {
+				return nil, nil
+			}
+			f.actors[col] = setOf(strs(vals))
 		}
 		q.Authors = append(q.Authors, strs(vals)...)
 	}
@@ -157,7 +168,7 @@ func listMakeAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.Hydra
 		// Only teams named: each team's own endpoint (Team Admin suffices).
 		for _, t := range teams {
 			q.Scope = makeapi.Scope{TeamID: t}
-			if err := listScope(ctx, d, c, q); err != nil {
+			if err := listScope(ctx, d, c, q, f); err != nil {
 				return nil, err
 			}
 		}
@@ -172,21 +183,22 @@ func listMakeAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.Hydra
 			return nil, orgError(org, err)
 		}
 		if e != nil {
-			d.StreamListItem(ctx, newAuditLogRow(e))
+			if row := newAuditLogRow(e); f.keep(row) {
+				d.StreamListItem(ctx, row)
+			}
 		}
 		return nil, nil
 	}
-	return nil, listScope(ctx, d, c, q)
+	return nil, listScope(ctx, d, c, q, f)
 }
 
 // listScope streams one organization's or team's entries in the query's
 // time window, whole days (Make's dateFrom/dateTo are dates).
-func listScope(ctx context.Context, d *plugin.QueryData, c *makeapi.Client, q makeapi.AuditQuery) error {
-	r := timerange.FromQuals(d.Quals, "triggered_at")
-	if r.Empty {
+func listScope(ctx context.Context, d *plugin.QueryData, c *makeapi.Client, q makeapi.AuditQuery, f rowFilter) error {
+	if f.rng.Empty {
 		return nil
 	}
-	q.From, q.To = r.From, r.To
+	q.From, q.To = f.rng.From, f.rng.To
 	p := makeapi.Pager{BeforePage: func(ctx context.Context) error {
 		d.WaitForListRateLimit(ctx)
 		return ctx.Err()
@@ -196,7 +208,11 @@ func listScope(ctx context.Context, d *plugin.QueryData, c *makeapi.Client, q ma
 	}
 	err := c.ListAuditLogs(ctx, q, p, func(items []makeapi.AuditLog) bool {
 		for i := range items {
-			d.StreamListItem(ctx, newAuditLogRow(&items[i]))
+			row := newAuditLogRow(&items[i])
+			if !f.keep(row) {
+				continue
+			}
+			d.StreamListItem(ctx, row)
 			if d.RowsRemaining(ctx) == 0 {
 				return false
 			}
@@ -212,6 +228,56 @@ func listScope(ctx context.Context, d *plugin.QueryData, c *makeapi.Client, q ma
 	return err
 }
 
+// rowFilter applies the pushed-down quals to rows exactly. Make is asked
+// a superset (whole days; author matches IDs, names and emails alike), and a
+// row outside the quals must not count against a LIMIT.
+type rowFilter struct {
+	rng    timerange.Range
+	teams  map[int64]bool
+	events map[string]bool
+	actors map[string]map[string]bool // column -> accepted values
+}
+
+func (f rowFilter) keep(r *auditLogRow) bool {
+	if !f.rng.Contains(r.TriggeredAt) {
+		return false
+	}
+	if f.teams != nil && (r.TeamID == nil || !f.teams[*r.TeamID]) {
+		return false
+	}
+	if f.events != nil && !f.events[r.EventName] {
+		return false
+	}
+	for col, ok := range f.actors {
+		var v string
+		switch col {
+		case "actor_id":
+			if r.ActorID != nil {
+				v = strconv.FormatInt(*r.ActorID, 10)
+			}
+		case "actor_name":
+			v = r.ActorName
+		case "actor_email":
+			v = r.ActorEmail
+		}
+		if v == "" || !ok[v] {
+			return false
+		}
+	}
+	return true
+}
+
+func setOf[T comparable](vs []T) map[T]bool {
+	if vs == nil {
+		return nil
+	}
+	m := make(map[T]bool, len(vs))
+	for _, v := range vs {
+		m[v] = true
+	}
+	return m
+}
+
 // orgError says which organization failed, so that one unreadable
 // organization among many is named rather than hidden.
 func orgError(org int64, err error) error {
@@ -224,7 +290,8 @@ func orgError(org int64, err error) error {
 
 //// HYDRATE FUNCTIONS
 
-func getMakeAuditLog(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
+func getMakeAuditLog(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
+	defer func() { scanerr.Report(ctx, err) }()
 	org, err := matrixOrganization(ctx, d)
 	if err != nil {
 		return nil, err
@@ -241,7 +308,8 @@ func getMakeAuditLog(ctx context.Context, d *plugin.QueryData, _ *plugin.Hydrate
 }
 
 // getMakeAuditLogDetails runs only when the details column is selected.
-func getMakeAuditLogDetails(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData) (any, error) {
+func getMakeAuditLogDetails(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData) (_ any, err error) {
+	defer func() { scanerr.Report(ctx, err) }()
 	row, ok := h.Item.(*auditLogRow)
 	if !ok || row.UUID == "" || row.OrganizationID == nil {
 		return nil, nil

@@ -2,6 +2,7 @@ package make
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
@@ -10,6 +11,7 @@ import (
 	"github.com/turbot/steampipe-plugin-sdk/v5/query_cache"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 	"github.com/celonis-audit/steampipe-plugin-celonis/make/makeapi"
 )
 
@@ -20,12 +22,11 @@ func tableCelonisMakeAuditLogFilter(_ context.Context) *plugin.Table {
 		Name: "celonis_make_audit_log_filter",
 		Description: "Values a Make audit log can be filtered by: its events (grouped under headers), the users who " +
 			"appear in it and, for organizations, their teams.",
-		Tags:              tags,
-		GetMatrixItemFunc: organizationMatrix,
+		Tags: tags,
 		List: &plugin.ListConfig{
-			Hydrate:     listMakeAuditLogFilters,
-			RetryConfig: retryConfig,
+			Hydrate: listMakeAuditLogFilters,
 			KeyColumns: plugin.KeyColumnSlice{
+				{Name: "organization_id", Operators: []string{"="}, Require: plugin.Optional},
 				// The value comes from the qual, not the API.
 				{Name: "team_id", Operators: []string{"="}, Require: plugin.Optional, CacheMatch: query_cache.CacheMatchExact},
 			},
@@ -57,53 +58,78 @@ type filterRow struct {
 
 //// LIST FUNCTION
 
-func listMakeAuditLogFilters(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
-	org, err := matrixOrganization(ctx, d)
-	if err != nil {
-		return nil, err
+func listMakeAuditLogFilters(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
+	defer func() { scanerr.Report(ctx, err) }()
+	// One request per organization (or team): the organizations are read in
+	// turn, each paced by its own rate limit in the client.
+	if _, lead := equalsValues(d, "organization_id"); !lead {
+		return nil, nil // the SDK split an IN list; the first call reads them all
 	}
 	c, err := client(ctx, d)
 	if err != nil {
 		return nil, err
 	}
-	scopes := []makeapi.Scope{{OrganizationID: org}}
+	orgs, err := organizations(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	var scopes []makeapi.Scope
 	if q := d.EqualsQuals["team_id"]; q != nil {
 		teams, err := int64s("team_id", []*proto.QualValue{q})
 		if err != nil {
 			return nil, err
 		}
 		scopes = []makeapi.Scope{{TeamID: teams[0]}}
+		if len(orgs) == 1 && orgs[0] > 0 {
+			scopes[0].OrganizationID = orgs[0] // named with the team: shown, and paced as that organization
+		}
+	} else {
+		for _, org := range orgs {
+			if org <= 0 {
+				return nil, fmt.Errorf("organization_id = %d: Make organization IDs are positive numbers", org)
+			}
+			scopes = append(scopes, makeapi.Scope{OrganizationID: org})
+		}
 	}
 	for _, s := range scopes {
 		d.WaitForListRateLimit(ctx)
 		f, err := c.GetFilters(ctx, s)
 		if err != nil {
 			plugin.Logger(ctx).Error("celonis_make_audit_log_filter.listMakeAuditLogFilters", "api_error", err)
-			return nil, orgError(org, err)
+			return nil, orgError(s.OrganizationID, err)
 		}
-		base := filterRow{}
-		if org > 0 {
-			base.OrganizationID = &org
-		}
-		if s.TeamID != 0 {
-			t := s.TeamID
-			base.TeamID = &t
-		}
-		for _, e := range f.Events {
-			r := base
-			r.FilterType, r.Value, r.Label, r.Header, r.Raw = "event", string(e.Value), string(e.Label), e.Header, lenient.JSONColumn(e.Raw)
-			d.StreamListItem(ctx, &r)
-		}
-		for _, u := range f.Users {
-			r := base
-			r.FilterType, r.Value, r.Label, r.Email, r.Raw = "user", strconv.FormatInt(u.ID.Value, 10), string(u.Name), string(u.Email), lenient.JSONColumn(u.Raw)
-			d.StreamListItem(ctx, &r)
-		}
-		for _, t := range f.Teams {
-			r := base
-			r.FilterType, r.Value, r.Label, r.Raw = "team", strconv.FormatInt(t.ID.Value, 10), string(t.Name), lenient.JSONColumn(t.Raw)
-			d.StreamListItem(ctx, &r)
+		streamFilters(ctx, d, s, f)
+		if d.RowsRemaining(ctx) == 0 {
+			return nil, nil
 		}
 	}
 	return nil, nil
+}
+
+// streamFilters streams one organization's or team's filter values.
+func streamFilters(ctx context.Context, d *plugin.QueryData, s makeapi.Scope, f *makeapi.Filters) {
+	base := filterRow{}
+	if s.OrganizationID > 0 {
+		org := s.OrganizationID
+		base.OrganizationID = &org
+	}
+	if s.TeamID != 0 {
+		t := s.TeamID
+		base.TeamID = &t
+	}
+	for _, e := range f.Events {
+		r := base
+		r.FilterType, r.Value, r.Label, r.Header, r.Raw = "event", string(e.Value), string(e.Label), e.Header, lenient.JSONColumn(e.Raw)
+		d.StreamListItem(ctx, &r)
+	}
+	for _, u := range f.Users {
+		r := base
+		r.FilterType, r.Value, r.Label, r.Email, r.Raw = "user", strconv.FormatInt(u.ID.Value, 10), string(u.Name), string(u.Email), lenient.JSONColumn(u.Raw)
+		d.StreamListItem(ctx, &r)
+	}
+	for _, t := range f.Teams {
+		r := base
+		r.FilterType, r.Value, r.Label, r.Raw = "team", strconv.FormatInt(t.ID.Value, 10), string(t.Name), lenient.JSONColumn(t.Raw)
+		d.StreamListItem(ctx, &r)
+	}
 }

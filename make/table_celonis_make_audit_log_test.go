@@ -183,15 +183,38 @@ func TestMakeAuditLogPushdown(t *testing.T) {
 			}
 		}
 	})
-	t.Run("triggered_at range covers whole days", func(t *testing.T) {
-		rows := run(t, orgQ(11), inproc.Q("triggered_at", ">", inproc.TimeValue(ts("2025-03-05T13:00:00Z"))),
-			inproc.Q("triggered_at", "<=", inproc.TimeValue(ts("2025-03-20T01:00:00Z"))))
+	t.Run("triggered_at range covers whole days, rows are exact", func(t *testing.T) {
+		from, to := ts("2025-03-05T13:00:00Z"), ts("2025-03-20T01:00:00Z")
+		want := 0
+		for _, r := range run(t, orgQ(11)) {
+			at := r.Value("triggered_at").(time.Time)
+			if at.After(from) && !at.After(to) {
+				want++
+			}
+		}
+		rows := run(t, orgQ(11), inproc.Q("triggered_at", ">", inproc.TimeValue(from)), inproc.Q("triggered_at", "<=", inproc.TimeValue(to)))
 		reqs := e.api.Requests("/api/v2/audit-logs/")
 		if len(reqs) != 1 || reqs[0].Query.Get("dateFrom") != "2025-03-05" || reqs[0].Query.Get("dateTo") != "2025-03-20" {
 			t.Fatalf("requests %+v", reqs)
 		}
-		if want := e.api.OrgEntries(11, 0, "2025-03-05", "2025-03-20"); len(rows) != want || want == 0 {
-			t.Fatalf("%d rows, want %d", len(rows), want)
+		if len(rows) != want || want == 0 || want == e.api.OrgEntries(11, 0, "2025-03-05", "2025-03-20") {
+			t.Fatalf("%d rows, want %d (the whole days hold %d)", len(rows), want, e.api.OrgEntries(11, 0, "2025-03-05", "2025-03-20"))
+		}
+	})
+	t.Run("limit counts only rows inside the quals", func(t *testing.T) {
+		// The whole days asked of Make hold entries before the bound; they
+		// must not use up the limit.
+		to := ts("2025-03-20T01:00:00Z")
+		e.api.ResetRequests()
+		rows := e.mustQuery(inproc.Query{Table: "celonis_make_audit_log", Columns: []string{"uuid", "triggered_at"}, Limit: 3,
+			Quals: inproc.Quals(orgQ(11), inproc.Q("triggered_at", "<", inproc.TimeValue(to)))})
+		if len(rows) != 3 {
+			t.Fatalf("%d rows for limit 3", len(rows))
+		}
+		for _, r := range rows {
+			if !r.Value("triggered_at").(time.Time).Before(to) {
+				t.Fatalf("row at %v is outside the quals", r.Value("triggered_at"))
+			}
 		}
 	})
 	t.Run("limit cuts pg[limit]", func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin/transform"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 )
 
 //// TABLE DEFINITION
@@ -18,8 +19,7 @@ func tableCelonisMakeOrganization(_ context.Context) *plugin.Table {
 		Description: "Make organizations the API token can see (GET /organizations), in every zone, with their licence's API rate limit.",
 		Tags:        tags,
 		List: &plugin.ListConfig{
-			Hydrate:     listMakeOrganizations,
-			RetryConfig: retryConfig,
+			Hydrate: listMakeOrganizations,
 		},
 		Columns: []*plugin.Column{
 			{Name: "id", Type: proto.ColumnType_INT, Description: "ID of the organization.", Transform: transform.FromField("ID")},
@@ -45,7 +45,8 @@ type organizationRow struct {
 
 //// LIST FUNCTION
 
-func listMakeOrganizations(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
+func listMakeOrganizations(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
+	defer func() { scanerr.Report(ctx, err) }()
 	c, err := client(ctx, d)
 	if err != nil {
 		return nil, err

@@ -30,13 +30,6 @@ func (e *APIError) Error() string {
 	return e.msg
 }
 
-// Retryable reports whether err is an API answer that a later try may not
-// repeat (429 and 5xx). The client has already retried such errors itself.
-func Retryable(err error) bool {
-	e, ok := err.(*APIError)
-	return ok && httpx.Transient(e.Status)
-}
-
 // errorBody is the Celonis error envelope, plus the bare {"error": ...} form
 // some 401s use.
 type errorBody struct {

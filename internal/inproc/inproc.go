@@ -18,6 +18,8 @@ import (
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 )
 
 // Connection is the name the runner gives its one connection.
@@ -78,6 +80,7 @@ var ErrStop = errors.New("stop")
 func (r *Runner) Execute(ctx context.Context, q Query, fn func(Row) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	ctx, sink := scanerr.WithSink(ctx)
 	var limit *proto.NullableInt
 	if q.Limit > 0 {
 		limit = &proto.NullableInt{Value: q.Limit}
@@ -106,7 +109,7 @@ func (r *Runner) Execute(ctx context.Context, q Query, fn func(Row) error) error
 		}
 		if err := fn(Row(resp.Row.Columns)); err != nil {
 			if errors.Is(err, ErrStop) {
-				return nil
+				return sink.Err()
 			}
 			return err
 		}
@@ -126,7 +129,9 @@ func (r *Runner) Execute(ctx context.Context, q Query, fn func(Row) error) error
 	if _, err := stream.Recv(); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
-	return nil
+	// The SDK may end the rows cleanly although the scan failed (see
+	// package scanerr): what the table reported still fails the scan.
+	return sink.Err()
 }
 
 // Row is one result row by column name.

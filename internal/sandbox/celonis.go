@@ -144,6 +144,18 @@ func NewCelonis(o CelonisOptions) *Celonis {
 // Options returns the options in force, defaults filled in.
 func (c *Celonis) Options() CelonisOptions { return c.opts }
 
+// Person is someone with a name and an email.
+type Person struct{ Name, Email string }
+
+// People returns the team's members as people.
+func (c *Celonis) People() []Person {
+	out := make([]Person, len(c.members))
+	for i, m := range c.members {
+		out[i] = Person{Name: m.Name, Email: m.Email}
+	}
+	return out
+}
+
 // AuditCount returns how many audit entries fall in [from, to].
 func (c *Celonis) AuditCount(from, to *time.Time) int {
 	lo, hi := c.audit.between(from, to)
@@ -223,7 +235,8 @@ var adoptionActions = []string{"VIEW_OPENED", "VIEW_EDITED", "ANALYSIS_OPENED", 
 var assetTypes = []string{"VIEW", "ANALYSIS", "KNOWLEDGE_MODEL", "ACTION_FLOW"}
 
 func (c *Celonis) adoptionEntry(g *gen, at time.Time) []byte {
-	m := c.members[g.intn(len(c.members))]
+	// A fifth of the team never uses Studio, as in any real team.
+	m := c.members[g.intn(max(1, len(c.members)*4/5))]
 	return mustJSON(map[string]any{
 		"id": g.uuid(), "timestamp": at.Format("2006-01-02T15:04:05.000Z"),
 		"eventType": adoptionActions[g.intn(len(adoptionActions))], "userId": m.ID, "userEmail": m.Email,

@@ -33,13 +33,14 @@ type MakeOptions struct {
 	Token string        // default "sandbox-make-token"
 	Zone  string        // default "eu1.make.com"
 
-	V2PathsOnly    bool   // audit logs answer only under /audit-logs/v2/... (Make's SDK paths)
-	ISOTriggeredAt bool   // triggeredAt as ISO strings (the SDK's mocks) instead of ms integers
-	NoIMTID        bool   // entries without imtId: clients must page by offset
-	DetailKey      string // "details" (the docs) or "detail" (the SDK); default "details"
-	MaxLimit       int    // largest pg[limit]; default 10000
-	EnforceRate    bool   // answer 429 past each organization's apiLimit within a minute
-	RetryAfter     string // Retry-After sent with 429s; "" sends none
+	V2PathsOnly    bool     // audit logs answer only under /audit-logs/v2/... (Make's SDK paths)
+	ISOTriggeredAt bool     // triggeredAt as ISO strings (the SDK's mocks) instead of ms integers
+	NoIMTID        bool     // entries without imtId: clients must page by offset
+	DetailKey      string   // "details" (the docs) or "detail" (the SDK); default "details"
+	MaxLimit       int      // largest pg[limit]; default 10000
+	EnforceRate    bool     // answer 429 past each organization's apiLimit within a minute
+	People         []Person // users to draw actors from (the same people as a Celonis team, say)
+	RetryAfter     string   // Retry-After sent with 429s; "" sends none
 }
 
 // Make is a fake Make zone.
@@ -83,6 +84,10 @@ type makeEntry struct {
 	json   []byte
 	detail []byte
 }
+
+// MockUUID is the uuid of the audit log entry in Make's SDK mocks; the
+// first organization's history holds an entry with it.
+const MockUUID = "c37c729235cd4dc4911321b23beaea7d"
 
 // MakeEvents are the event names the fake zone uses, with their filter groups.
 var MakeEvents = map[string][]string{
@@ -142,14 +147,23 @@ func NewMake(o MakeOptions) *Make {
 			org.teams = append(org.teams, makeRef{ID: spec.ID*100 + int64(i) + 1, Name: fmt.Sprintf("Team %d-%d", spec.ID, i+1)})
 		}
 		for i := 0; i < spec.Users; i++ {
-			first, last := firstNames[g.intn(len(firstNames))], lastNames[g.intn(len(lastNames))]
-			org.users = append(org.users, makeUser{ID: spec.ID*1000 + int64(i) + 1, Name: first + " " + last,
-				Email: fmt.Sprintf("%s.%s%d@example.com", strings.ToLower(first), strings.ToLower(last), i)})
+			u := makeUser{ID: spec.ID*1000 + int64(i) + 1}
+			if len(o.People) > 0 {
+				p := o.People[(i+int(spec.ID))%len(o.People)]
+				u.Name, u.Email = p.Name, p.Email
+			} else {
+				first, last := firstNames[g.intn(len(firstNames))], lastNames[g.intn(len(lastNames))]
+				u.Name, u.Email = first+" "+last, fmt.Sprintf("%s.%s%d@example.com", strings.ToLower(first), strings.ToLower(last), i)
+			}
+			org.users = append(org.users, u)
 		}
 		step := o.Span / time.Duration(spec.Events)
 		for i := 0; i < spec.Events; i++ {
 			at := o.Start.Add(step*time.Duration(i) + time.Duration(g.next()%uint64(max(step, 1)))).Truncate(time.Millisecond)
 			u := strings.ReplaceAll(g.uuid(), "-", "")
+			if spec.ID == o.Orgs[0].ID && i == spec.Events/2 {
+				u = MockUUID // the entry of Make's own SDK mocks, so documented examples find it
+			}
 			e := makeEntry{at: at, uuid: u, imtID: fmt.Sprintf("%013d_%s", at.UnixMilli(), u),
 				event: events[g.intn(len(events))], actor: org.users[g.intn(len(org.users))], anon: g.intn(15) == 0}
 			if g.intn(5) != 0 {

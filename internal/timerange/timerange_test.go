@@ -34,3 +34,31 @@ func TestFromQuals(t *testing.T) {
 		t.Fatalf("no quals: %+v", r)
 	}
 }
+
+func TestContainsIsExact(t *testing.T) {
+	a := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	b := a.Add(time.Hour)
+	at := func(d time.Duration) *time.Time { x := a.Add(d); return &x }
+	r := FromQuals(plugin.KeyColumnQualMap{"ts": {Quals: quals.QualSlice{qual(">", a), qual("<=", b)}}}, "ts")
+	if !r.From.Equal(a) || !r.To.Equal(b) {
+		t.Fatalf("API window %v %v", r.From, r.To)
+	}
+	cases := map[time.Duration]bool{0: false, time.Nanosecond: true, time.Hour: true, time.Hour + time.Nanosecond: false}
+	for d, want := range cases {
+		if got := r.Contains(at(d)); got != want {
+			t.Errorf("a+%s: %v", d, got)
+		}
+	}
+	if r.Contains(nil) {
+		t.Error("a null time matched a bounded range")
+	}
+	// > a and >= a: the strict one wins at the same instant.
+	r = FromQuals(plugin.KeyColumnQualMap{"ts": {Quals: quals.QualSlice{qual(">=", a), qual(">", a)}}}, "ts")
+	if r.Contains(at(0)) || !r.Contains(at(1)) {
+		t.Error("strictness at an equal bound")
+	}
+	r = FromQuals(plugin.KeyColumnQualMap{"ts": {Quals: quals.QualSlice{qual(">", a), qual("<", a)}}}, "ts")
+	if !r.Empty {
+		t.Error("> a and < a is empty")
+	}
+}

@@ -28,13 +28,6 @@ func (e *APIError) Error() string {
 	return e.msg
 }
 
-// Retryable reports whether err is an answer a later try may not repeat (429
-// and 5xx). The client has already retried such errors itself.
-func Retryable(err error) bool {
-	e, ok := err.(*APIError)
-	return ok && httpx.Transient(e.Status)
-}
-
 // IsNotFound reports whether err is a 404.
 func IsNotFound(err error) bool {
 	e, ok := err.(*APIError)

@@ -1,0 +1,268 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/celonis"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/sandbox"
+)
+
+// These tests run the query command in-process through the SDK (not under
+// -race: the SDK v5.14.1 Execute path has races of its own).
+
+func TestMain(m *testing.M) {
+	for _, v := range []string{"CELONIS_URL", "CELONIS_CLIENT_ID", "CELONIS_CLIENT_SECRET", "CELONIS_APP_KEY", "CELONIS_API_KEY", "MAKE_URL", "MAKE_API_TOKEN"} {
+		os.Unsetenv(v)
+	}
+	os.Exit(m.Run())
+}
+
+// demo serves the sandbox the `sandbox` command serves, with a smaller history.
+func demo(t *testing.T, events int) (*sandbox.Demo, string) {
+	t.Helper()
+	d := sandbox.NewDemo(7, events, time.Now())
+	srv, err := sandbox.Serve(d, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return d, d.Config(srv.URL)
+}
+
+func query(t *testing.T, cfg, output, stmt string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Query(celonis.Plugin, []string{"--config", cfg, "--output", output, stmt}, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func jsonRows(t *testing.T, cfg, stmt string) []map[string]any {
+	t.Helper()
+	out, errs, code := query(t, cfg, "json", stmt)
+	if code != 0 {
+		t.Fatalf("%s\nexit %d: %s", stmt, code, errs)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("%s\noutput is not a JSON array: %v\n%s", stmt, err, out)
+	}
+	return rows
+}
+
+var sqliteBlock = regexp.MustCompile("(?s)```sql\\+sqlite\n(.*?)```")
+
+// Every sql+sqlite example in the docs runs against the sandbox and
+// returns at least one row.
+func TestDocsExamplesRun(t *testing.T) {
+	_, cfg := demo(t, 50000)
+	pages, _ := filepath.Glob("../../docs/tables/*.md")
+	if len(pages) == 0 {
+		t.Fatal("no docs pages found")
+	}
+	n := 0
+	for _, page := range pages {
+		b, _ := os.ReadFile(page)
+		for i, m := range sqliteBlock.FindAllStringSubmatch(string(b), -1) {
+			n++
+			name := fmt.Sprintf("%s#%d", filepath.Base(page), i+1)
+			t.Run(name, func(t *testing.T) {
+				rows := jsonRows(t, cfg, m[1])
+				if len(rows) == 0 {
+					t.Fatalf("no rows:\n%s", m[1])
+				}
+			})
+		}
+	}
+	t.Logf("%d examples", n)
+}
+
+func TestPushdownPerOperator(t *testing.T) {
+	d, cfg := demo(t, 5000)
+	times := d.Celonis.AuditTimes()
+	t1, t2 := times[1000].Format("2006-01-02T15:04:05.000Z"), times[1500].Format("2006-01-02T15:04:05.000Z")
+	cases := []struct {
+		where, from, to string
+		want            int
+	}{
+		{fmt.Sprintf("timestamp >= '%s' and timestamp <= '%s'", t1, t2), t1, t2, 501},
+		{fmt.Sprintf("timestamp > '%s' and timestamp < '%s'", t1, t2), t1, t2, 499},
+		{fmt.Sprintf("timestamp between '%s' and '%s'", t1, t2), t1, t2, 501},
+		{fmt.Sprintf("timestamp = '%s'", t1), t1, t1, 1},
+		{fmt.Sprintf("timestamp >= '%s'", t2), t2, "", 3500},
+		{fmt.Sprintf("timestamp < '%s'", t1), "", t1, 1000},
+	}
+	for _, tc := range cases {
+		d.Celonis.ResetRequests()
+		rows := jsonRows(t, cfg, "select timestamp from celonis_audit_log where "+tc.where)
+		if len(rows) != tc.want {
+			t.Errorf("%s: %d rows, want %d", tc.where, len(rows), tc.want)
+		}
+		for _, r := range d.Celonis.Requests("/log/") {
+			if r.Query.Get("from") != tc.from || r.Query.Get("to") != tc.to {
+				t.Errorf("%s: sent from=%q to=%q", tc.where, r.Query.Get("from"), r.Query.Get("to"))
+			}
+		}
+	}
+
+	// IN on a key column: SQLite asks once per value; each is pushed down.
+	d.Make.ResetRequests()
+	rows := jsonRows(t, cfg, "select uuid, organization_id from celonis_make_audit_log where organization_id in (11, 12) and event_name = 'key_created'")
+	reqs := d.Make.Requests("/api/v2/audit-logs/")
+	if len(reqs) != 2 || len(rows) == 0 {
+		t.Fatalf("%d rows, %d requests (want 2 list requests and no detail requests)", len(rows), len(reqs))
+	}
+	for _, r := range reqs {
+		if r.Query.Get("event[0]") != "key_created" {
+			t.Fatalf("event not pushed: %v", r.Query)
+		}
+	}
+	// A boolean key column.
+	d.Celonis.ResetRequests()
+	jsonRows(t, cfg, "select email from celonis_team_member where include_internal = 0")
+	if q := d.Celonis.Requests("/api/external/members")[0].Query; q.Get("includeInternal") != "false" {
+		t.Fatalf("includeInternal %q", q.Get("includeInternal"))
+	}
+}
+
+func TestLimit(t *testing.T) {
+	d, cfg := demo(t, 10000)
+	rows := jsonRows(t, cfg, "select event from celonis_audit_log limit 10")
+	reqs := d.Celonis.Requests("/log/")
+	if len(rows) != 10 || len(reqs) != 1 || reqs[0].Query.Get("pageSize") != "10" {
+		t.Fatalf("%d rows, requests %+v", len(rows), reqs)
+	}
+	// With OFFSET the plugin is asked for limit+offset.
+	d.Celonis.ResetRequests()
+	rows = jsonRows(t, cfg, "select event from celonis_audit_log limit 5 offset 20")
+	if len(rows) != 5 || d.Celonis.Requests("/log/")[0].Query.Get("pageSize") != "25" {
+		t.Fatalf("%d rows, requests %+v", len(rows), d.Celonis.Requests("/log/"))
+	}
+	// A filter the plugin does not apply: the limit must not be pushed, or
+	// the first rows could all be filtered out.
+	d.Celonis.ResetRequests()
+	rows = jsonRows(t, cfg, "select event from celonis_audit_log where event = 'PERMISSION_CHANGED' limit 10")
+	if len(rows) != 10 || d.Celonis.Requests("/log/")[0].Query.Get("pageSize") != "200" {
+		t.Fatalf("%d rows, requests %+v", len(rows), d.Celonis.Requests("/log/"))
+	}
+	// ORDER BY: SQLite needs every row to sort.
+	d.Celonis.ResetRequests()
+	rows = jsonRows(t, cfg, "select timestamp from celonis_audit_log order by timestamp desc limit 3")
+	if len(rows) != 3 || len(d.Celonis.Requests("/log/")) != 50 {
+		t.Fatalf("%d rows, %d requests", len(rows), len(d.Celonis.Requests("/log/")))
+	}
+	last := d.Celonis.AuditTimes()[9999].Format("2006-01-02T15:04:05.000Z")
+	if rows[0]["timestamp"] != last {
+		t.Fatalf("newest row %v, want %s", rows[0]["timestamp"], last)
+	}
+}
+
+func TestJoinScansInnerTableOnceMore(t *testing.T) {
+	d, cfg := demo(t, 2000)
+	rows := jsonRows(t, cfg, `select a.user_email, m.status from celonis_audit_log a join celonis_team_member m on m.user_id = a.user_id
+		where a.timestamp > strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-30 days')`)
+	if len(rows) == 0 {
+		t.Fatal("no rows")
+	}
+	// The member list is read once, then once more to keep, then replayed.
+	if n := len(d.Celonis.Requests("/api/external/members")); n > 2 {
+		t.Fatalf("members listed %d times for one join", n)
+	}
+}
+
+func TestOutputFormats(t *testing.T) {
+	_, cfg := demo(t, 500)
+	stmt := "select user_id, name, include_internal, groups, inactivity_period from celonis_team_member order by user_id limit 3"
+	out, _, code := query(t, cfg, "jsonl", stmt)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 3 {
+		t.Fatalf("jsonl: %d %q", code, out)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &obj); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := obj["groups"].([]any); !ok {
+		t.Errorf("JSON column not emitted as JSON: %v", obj["groups"])
+	}
+	if obj["include_internal"] != true {
+		t.Errorf("boolean not emitted as boolean: %v", obj["include_internal"])
+	}
+	out, _, _ = query(t, cfg, "csv", stmt)
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(recs) != 4 || recs[0][2] != "include_internal" || recs[1][2] != "true" {
+		t.Fatalf("csv: %v %v", recs, err)
+	}
+	out, _, _ = query(t, cfg, "table", stmt)
+	if !strings.Contains(out, "| include_internal |") || !strings.HasSuffix(out, "(3 rows)\n") {
+		t.Fatalf("table:\n%s", out)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	d, cfg := demo(t, 500)
+	cases := []struct {
+		name, cfg, output, stmt string
+		code                    int
+		want                    []string
+	}{
+		{"bad statement", cfg, "table", "selec * from celonis_audit_log", 1, []string{"syntax error"}},
+		{"unknown table", cfg, "table", "select * from celonis_nope", 1, []string{"no such table: celonis_nope"}},
+		{"unknown column", cfg, "table", "select nope from celonis_audit_log", 1, []string{"no such column: nope"}},
+		{"bad timestamp literal", cfg, "table", "select * from celonis_audit_log where timestamp > 'yesterday'", 1, []string{"yesterday", "ISO 8601"}},
+		{"bad config attribute", "nope = 1", "table", "select 1", 1, []string{"nope"}},
+		{"no credentials", `url = "https://x.celonis.cloud"`, "table", "select * from celonis_audit_log", 1, []string{"client_id", "app_key", "api_key"}},
+		{"bad output", cfg, "xml", "select 1", 2, []string{"--output"}},
+		{"no statement", cfg, "table", "", 2, []string{"exactly one SQL statement"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"--config", tc.cfg, "--output", tc.output}
+			if tc.stmt != "" {
+				args = append(args, tc.stmt)
+			}
+			var out, errb bytes.Buffer
+			code := Query(celonis.Plugin, args, &out, &errb)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr %s", code, tc.code, errb.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errb.String(), w) {
+					t.Errorf("stderr %q lacks %q", errb.String(), w)
+				}
+			}
+		})
+	}
+	t.Run("API failure mid-scan names the cause", func(t *testing.T) {
+		d.Celonis.AddFault(sandbox.Fault{Kind: sandbox.FaultRespond, Path: "/log/", After: 1, Status: 403,
+			Body: `{"title":"Access Denied.","status":403,"detail":"Access is denied","errorCode":"ADMIN_ACCESS_ERROR"}`})
+		defer d.Celonis.ClearFaults()
+		out, errs, code := query(t, cfg, "jsonl", "select event from celonis_audit_log")
+		if code != 1 || !strings.Contains(errs, "HTTP 403") || !strings.Contains(errs, "Use Audit Log API") || strings.Contains(errs, "SQL logic error") {
+			t.Fatalf("exit %d, stderr %q", code, errs)
+		}
+		if strings.Contains(errs, "sandbox-secret") || strings.Contains(out, "sandbox-secret") {
+			t.Fatal("secret in output")
+		}
+	})
+}
+
+func TestConfigFile(t *testing.T) {
+	_, cfg := demo(t, 300)
+	dir := t.TempDir()
+	spc := filepath.Join(dir, "celonis.spc")
+	os.WriteFile(spc, []byte("connection \"celonis\" {\n  plugin = \"local/celonis\"\n"+cfg+"}\n"), 0o600)
+	var out, errb bytes.Buffer
+	code := Query(celonis.Plugin, []string{"--config-file", spc, "--output", "csv", "select count(*) as n from celonis_team_member"}, &out, &errb)
+	if code != 0 || !strings.Contains(out.String(), "n\n25\n") {
+		t.Fatalf("exit %d: %s %s", code, out.String(), errb.String())
+	}
+}

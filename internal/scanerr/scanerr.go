@@ -1,0 +1,52 @@
+// Package scanerr carries a scan's failure past the SDK. In v5.14.1 the
+// SDK's streamRows selects between its error channel and the end-of-rows
+// marker and, when both are ready, may pick the end: the error is dropped
+// and the caller sees a clean, short result. Steampipe cannot be helped from
+// here, but an in-process caller (the tests, the `query` command) plants a
+// Sink in the scan's context, every list and hydrate function reports its
+// final error to it, and the caller fails the scan when the SDK did not.
+package scanerr
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+type key struct{}
+
+// Sink holds the first error reported during a scan.
+type Sink struct {
+	mu  sync.Mutex
+	err error
+}
+
+// WithSink returns a context that carries a new Sink.
+func WithSink(ctx context.Context) (context.Context, *Sink) {
+	s := &Sink{}
+	return context.WithValue(ctx, key{}, s), s
+}
+
+// Report records err (if any, and not a cancellation) in the context's Sink
+// and returns it unchanged, so a function can end with `return nil,
+// scanerr.Report(ctx, err)` or report from a deferred call.
+func Report(ctx context.Context, err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if s, ok := ctx.Value(key{}).(*Sink); ok {
+		s.mu.Lock()
+		if s.err == nil {
+			s.err = err
+		}
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// Err returns the first error reported, if any.
+func (s *Sink) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}

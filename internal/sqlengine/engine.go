@@ -1,0 +1,288 @@
+// Package sqlengine runs SQL over the plugin's tables without Steampipe: an
+// embedded SQLite (modernc.org/sqlite, pure Go) with one virtual table per
+// plugin table. Each scan goes through the SDK in-process (package inproc),
+// so every table has one implementation. xBestIndex hands the plugin the
+// quals its key columns accept and, where it is safe, the LIMIT; SQLite
+// still checks every constraint on the rows, so answers are exact.
+package sqlengine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
+	"modernc.org/sqlite"
+	"modernc.org/sqlite/vtab"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/inproc"
+)
+
+// Engine is one SQLite connection with every plugin table on it.
+type Engine struct {
+	db     *sql.DB
+	conn   *sql.Conn
+	runner *inproc.Runner
+	tables map[string]*tableDef
+
+	ctxMu   sync.Mutex
+	ctx     context.Context // the running statement's context, for scans
+	errMu   sync.Mutex
+	scanErr error // the first scan error of the running statement
+	rowid   atomic.Int64
+
+	replayMu sync.Mutex
+	replay   map[string][]inproc.Row // complete small scans of the running statement
+	asked    map[string]int          // how often each scan was asked for
+}
+
+// tableDef is a plugin table as SQLite sees it.
+type tableDef struct {
+	name    string
+	columns []*proto.ColumnDefinition
+	// keyOps lists, per column name, the operators its key column accepts.
+	keyOps map[string]map[string]bool
+}
+
+var driverSeq atomic.Int64
+
+// Open builds an engine over the runner's tables.
+func Open(ctx context.Context, r *inproc.Runner) (*Engine, error) {
+	schema, err := r.Schema()
+	if err != nil {
+		return nil, fmt.Errorf("reading the plugin's schema: %w", err)
+	}
+	e := &Engine{runner: r, tables: map[string]*tableDef{}, ctx: context.Background()}
+	for name, ts := range schema {
+		def := &tableDef{name: name, columns: ts.Columns, keyOps: map[string]map[string]bool{}}
+		for _, kc := range append(ts.GetListCallKeyColumnList(), ts.GetGetCallKeyColumnList()...) {
+			if def.keyOps[kc.Name] == nil {
+				def.keyOps[kc.Name] = map[string]bool{}
+			}
+			for _, op := range kc.Operators {
+				def.keyOps[kc.Name][op] = true
+			}
+			if kc.Operators == nil {
+				def.keyOps[kc.Name]["="] = true
+			}
+		}
+		e.tables[name] = def
+	}
+
+	// A private driver keeps the module off every other SQLite connection
+	// of the process.
+	drv := &sqlite.Driver{}
+	if err := drv.RegisterModule("steampipe", &module{e: e}); err != nil {
+		return nil, err
+	}
+	driverName := fmt.Sprintf("sqlite-steampipe-%d", driverSeq.Add(1))
+	sql.Register(driverName, drv)
+	db, err := sql.Open(driverName, ":memory:")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	names := make([]string, 0, len(e.tables))
+	for n := range e.tables {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE VIRTUAL TABLE temp.%q USING steampipe`, n)); err != nil {
+			conn.Close()
+			db.Close()
+			return nil, fmt.Errorf("creating table %s: %w", n, err)
+		}
+	}
+	e.db, e.conn = db, conn
+	return e, nil
+}
+
+// Close releases the connection.
+func (e *Engine) Close() error {
+	e.conn.Close()
+	return e.db.Close()
+}
+
+// Tables returns the table names, sorted.
+func (e *Engine) Tables() []string {
+	var out []string
+	for n := range e.tables {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Column is one result column: its name and the declared type of the
+// table column it comes from ("JSON TEXT", "TIMESTAMP TEXT", "BOOLEAN
+// INTEGER", "TEXT", "INTEGER", "REAL"), or "" for an expression.
+type Column struct {
+	Name string
+	Type string
+}
+
+// Query runs one statement. It calls header once with the result columns,
+// then row for every row as it arrives. A scan's error (an API failure, say)
+// is returned as the plugin reported it, not as SQLite's generic message.
+func (e *Engine) Query(ctx context.Context, stmt string, header func([]Column) error, row func([]any) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	e.ctxMu.Lock()
+	e.ctx = ctx
+	e.ctxMu.Unlock()
+	e.errMu.Lock()
+	e.scanErr = nil
+	e.errMu.Unlock()
+	e.replayMu.Lock()
+	e.replay, e.asked = map[string][]inproc.Row{}, map[string]int{}
+	e.replayMu.Unlock()
+
+	rows, err := e.conn.QueryContext(ctx, stmt)
+	if err != nil {
+		return e.explain(err)
+	}
+	defer rows.Close()
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		return e.explain(err)
+	}
+	cols := make([]Column, len(types))
+	for i, t := range types {
+		cols[i] = Column{Name: t.Name(), Type: strings.ToUpper(t.DatabaseTypeName())}
+	}
+	if err := header(cols); err != nil {
+		return err
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return e.explain(err)
+		}
+		if err := row(vals); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return e.explain(err)
+	}
+	// A scan that failed after SQLite had all it needed still failed.
+	if err := e.takeScanErr(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// explain prefers the scan's own error to SQLite's generic "SQL logic error"
+// (modernc drops the message of an error returned from a cursor).
+func (e *Engine) explain(err error) error {
+	if scan := e.takeScanErr(); scan != nil {
+		return scan
+	}
+	return err
+}
+
+func (e *Engine) setScanErr(err error) {
+	e.errMu.Lock()
+	defer e.errMu.Unlock()
+	if e.scanErr == nil {
+		e.scanErr = err
+	}
+}
+
+func (e *Engine) takeScanErr() error {
+	e.errMu.Lock()
+	defer e.errMu.Unlock()
+	err := e.scanErr
+	e.scanErr = nil
+	return err
+}
+
+func (e *Engine) cachedScan(key string) ([]inproc.Row, bool) {
+	e.replayMu.Lock()
+	defer e.replayMu.Unlock()
+	rows, ok := e.replay[key]
+	return rows, ok
+}
+
+// scanAsked counts a request for a scan and returns how often it was asked.
+func (e *Engine) scanAsked(key string) int {
+	e.replayMu.Lock()
+	defer e.replayMu.Unlock()
+	e.asked[key]++
+	return e.asked[key]
+}
+
+func (e *Engine) keepScan(key string, rows []inproc.Row) {
+	e.replayMu.Lock()
+	defer e.replayMu.Unlock()
+	if e.replay != nil {
+		e.replay[key] = rows
+	}
+}
+
+func (e *Engine) statementContext() context.Context {
+	e.ctxMu.Lock()
+	defer e.ctxMu.Unlock()
+	return e.ctx
+}
+
+//// MODULE
+
+type module struct{ e *Engine }
+
+func (m *module) Create(ctx vtab.Context, args []string) (vtab.Table, error) {
+	return m.Connect(ctx, args)
+}
+
+func (m *module) Connect(ctx vtab.Context, args []string) (vtab.Table, error) {
+	if len(args) < 3 {
+		return nil, errors.New("steampipe: missing table name")
+	}
+	name := strings.Trim(args[2], `"`)
+	def, ok := m.e.tables[name]
+	if !ok {
+		return nil, fmt.Errorf("steampipe: the plugin has no table %s", name)
+	}
+	var cols []string
+	for _, c := range def.columns {
+		cols = append(cols, fmt.Sprintf("%q %s", c.Name, sqlType(c.Type)))
+	}
+	if err := ctx.Declare(fmt.Sprintf("CREATE TABLE x(%s)", strings.Join(cols, ", "))); err != nil {
+		return nil, err
+	}
+	return &table{e: m.e, def: def}, nil
+}
+
+// sqlType names a column's SQLite type. The names carry TEXT, INTEGER or
+// REAL, which give SQLite's usual affinity, and say what the text holds, so
+// that output can render JSON as JSON and booleans as booleans.
+func sqlType(t proto.ColumnType) string {
+	switch t {
+	case proto.ColumnType_INT:
+		return "INTEGER"
+	case proto.ColumnType_DOUBLE:
+		return "REAL"
+	case proto.ColumnType_BOOL:
+		return "BOOLEAN INTEGER"
+	case proto.ColumnType_JSON:
+		return "JSON TEXT"
+	case proto.ColumnType_TIMESTAMP, proto.ColumnType_DATETIME:
+		return "TIMESTAMP TEXT"
+	}
+	return "TEXT"
+}

@@ -1,0 +1,331 @@
+package sqlengine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
+	"modernc.org/sqlite/vtab"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/inproc"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
+)
+
+// TimeLayout is how timestamps read as text: ISO 8601, UTC, always with
+// milliseconds, so that text comparison orders them. It is what
+// strftime('%Y-%m-%dT%H:%M:%fZ', ...) produces.
+const TimeLayout = "2006-01-02T15:04:05.000Z"
+
+var opNames = map[vtab.ConstraintOp]string{
+	vtab.OpEQ: "=", vtab.OpGT: ">", vtab.OpGE: ">=", vtab.OpLT: "<", vtab.OpLE: "<=",
+}
+
+type table struct {
+	e   *Engine
+	def *tableDef
+}
+
+// BestIndex hands the plugin every constraint its key columns accept;
+// SQLite re-checks all of them. The plugin applies key-column quals exactly,
+// so LIMIT (plus OFFSET) is handed over only when every constraint is such
+// a qual and there is no ORDER BY: then the plugin's first rows are SQLite's.
+//
+// IdxStr is the columns the statement uses (SQLite's ColUsed, in hex: a
+// column such as details costs an API call per row, so unused ones are not
+// asked for), a semicolon, then what Filter's arguments are, in order: "col
+// op" pairs, then "limit" and "offset".
+func (t *table) BestIndex(info *vtab.IndexInfo) error {
+	var plan []string
+	exact := true
+	arg := 0
+	limitIdx, offsetIdx := -1, -1
+	for i := range info.Constraints {
+		c := &info.Constraints[i]
+		switch c.Op {
+		case vtab.OpLIMIT:
+			limitIdx = i
+			continue
+		case vtab.OpOFFSET:
+			offsetIdx = i
+			continue
+		}
+		if !c.Usable || c.Column < 0 || c.Column >= len(t.def.columns) {
+			exact = false
+			continue
+		}
+		col := t.def.columns[c.Column].Name
+		op, known := opNames[c.Op]
+		if !known || !t.def.keyOps[col][op] {
+			exact = false
+			continue
+		}
+		c.ArgIndex = arg
+		arg++
+		plan = append(plan, col+" "+op)
+	}
+	if limitIdx >= 0 && exact && len(info.OrderBy) == 0 && info.Constraints[limitIdx].Usable {
+		info.Constraints[limitIdx].ArgIndex = arg
+		arg++
+		plan = append(plan, "limit")
+		if offsetIdx >= 0 && info.Constraints[offsetIdx].Usable {
+			info.Constraints[offsetIdx].ArgIndex = arg
+			arg++
+			plan = append(plan, "offset")
+		}
+	}
+	info.IdxStr = strconv.FormatUint(info.ColUsed, 16) + ";" + strings.Join(plan, ",")
+	// Each pushed constraint narrows what the APIs send: prefer such plans.
+	info.EstimatedCost = 1e6 / float64(1+10*len(plan))
+	info.EstimatedRows = int64(1e6 / (1 + 10*len(plan)))
+	return nil
+}
+
+func (t *table) Open() (vtab.Cursor, error) { return &cursor{t: t}, nil }
+func (t *table) Disconnect() error          { return nil }
+func (t *table) Destroy() error             { return nil }
+
+// cursor streams one scan's rows from a goroutine that runs it through the
+// SDK; Close stops the scan and waits for it to end.
+type cursor struct {
+	t      *table
+	cancel context.CancelFunc
+	rows   chan inproc.Row
+	done   chan error
+	cur    inproc.Row
+	rowid  int64
+	eof    bool
+}
+
+func (c *cursor) Filter(_ int, idxStr string, vals []vtab.Value) error {
+	c.stop()
+	q := inproc.Query{Table: c.t.def.name}
+	mask, terms, _ := strings.Cut(idxStr, ";")
+	used, err := strconv.ParseUint(mask, 16, 64)
+	if err != nil {
+		return fmt.Errorf("steampipe: bad plan %q", idxStr)
+	}
+	for i, col := range c.t.def.columns {
+		// Bit 63 stands for every column from the 64th on.
+		if used&(1<<min(i, 63)) != 0 {
+			q.Columns = append(q.Columns, col.Name)
+		}
+	}
+	if len(q.Columns) == 0 {
+		q.Columns = []string{c.t.def.columns[0].Name} // count(*) still needs rows
+	}
+	var quals []inproc.Qual
+	var limit, offset int64
+	if terms != "" {
+		for i, p := range strings.Split(terms, ",") {
+			if i >= len(vals) {
+				return fmt.Errorf("steampipe: plan %q has more terms than arguments", idxStr)
+			}
+			switch p {
+			case "limit":
+				limit, _ = vals[i].(int64)
+				continue
+			case "offset":
+				offset, _ = vals[i].(int64)
+				continue
+			}
+			col, op, _ := strings.Cut(p, " ")
+			qv, err := c.t.qualValue(col, vals[i])
+			if err != nil {
+				c.t.e.setScanErr(err)
+				return err
+			}
+			if qv == nil {
+				// NULL: `col = NULL` matches nothing.
+				c.eof = true
+				return nil
+			}
+			quals = append(quals, inproc.Q(col, op, qv))
+		}
+	}
+	if limit > 0 {
+		q.Limit = limit + offset
+	}
+	q.Quals = inproc.Quals(quals...)
+
+	// The inner table of a nested-loop join is scanned once per outer row,
+	// mostly with the same arguments. A scan asked for a second time in a
+	// statement is kept (up to maxReplayRows) and replayed from then on
+	// instead of asking the API again; a scan asked once keeps nothing, so
+	// a plain scan's memory stays flat.
+	key := fmt.Sprintf("%s|%s|%v", c.t.def.name, idxStr, vals)
+	keep := c.t.e.scanAsked(key) > 1
+	ctx, cancel := context.WithCancel(c.t.e.statementContext())
+	c.cancel, c.rows, c.done, c.eof = cancel, make(chan inproc.Row, 256), make(chan error, 1), false
+	rows, done := c.rows, c.done
+	if cached, ok := c.t.e.cachedScan(key); ok {
+		go func() {
+			defer close(rows)
+			for _, r := range cached {
+				select {
+				case rows <- r:
+				case <-ctx.Done():
+					done <- nil
+					return
+				}
+			}
+			done <- nil
+		}()
+		return c.Next()
+	}
+	go func() {
+		var kept []inproc.Row
+		overflow := false
+		err := c.t.e.runner.Execute(ctx, q, func(r inproc.Row) error {
+			if keep && !overflow {
+				if len(kept) < maxReplayRows {
+					kept = append(kept, r)
+				} else {
+					overflow, kept = true, nil
+				}
+			}
+			select {
+			case rows <- r:
+				return nil
+			case <-ctx.Done():
+				return inproc.ErrStop
+			}
+		})
+		if keep && err == nil && ctx.Err() == nil && !overflow {
+			c.t.e.keepScan(key, kept)
+		}
+		close(rows)
+		done <- err
+	}()
+	return c.Next()
+}
+
+// maxReplayRows bounds what one statement keeps of a scan for replay.
+const maxReplayRows = 50000
+
+func (c *cursor) Next() error {
+	if c.rows == nil {
+		c.eof = true
+		return nil
+	}
+	r, ok := <-c.rows
+	if !ok {
+		c.eof = true
+		err := <-c.done
+		c.done <- nil // a later Close finds the scan ended
+		if err != nil {
+			c.t.e.setScanErr(err)
+			return err
+		}
+		return nil
+	}
+	c.cur = r
+	c.rowid = c.t.e.rowid.Add(1) // unique across Filter calls of a statement
+	return nil
+}
+
+func (c *cursor) Eof() bool { return c.eof }
+
+func (c *cursor) Column(i int) (vtab.Value, error) {
+	return toSQL(c.cur[c.t.def.columns[i].Name]), nil
+}
+
+func (c *cursor) Rowid() (int64, error) { return c.rowid, nil }
+
+func (c *cursor) Close() error {
+	c.stop()
+	return nil
+}
+
+// stop cancels a running scan and waits for its goroutine to end, so no
+// scan outlives its cursor.
+func (c *cursor) stop() {
+	if c.cancel == nil {
+		return
+	}
+	c.cancel()
+	for range c.rows {
+	}
+	<-c.done
+	c.cancel, c.rows, c.done = nil, nil, nil
+}
+
+// qualValue converts a constraint's SQLite value to the column's type.
+func (t *table) qualValue(col string, v vtab.Value) (*proto.QualValue, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var typ proto.ColumnType
+	for _, c := range t.def.columns {
+		if c.Name == col {
+			typ = c.Type
+		}
+	}
+	switch typ {
+	case proto.ColumnType_TIMESTAMP, proto.ColumnType_DATETIME:
+		s := fmt.Sprint(v)
+		tm, ok := lenient.ParseTime(s)
+		if !ok {
+			return nil, fmt.Errorf("%s.%s: %q is not a timestamp: write it as ISO 8601, e.g. '2025-03-01T10:00:00.000Z' or strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', 'now', '-1 day')", t.def.name, col, s)
+		}
+		return inproc.TimeValue(tm), nil
+	case proto.ColumnType_INT:
+		switch x := v.(type) {
+		case int64:
+			return inproc.IntValue(x), nil
+		case float64:
+			return inproc.IntValue(int64(x)), nil
+		case string:
+			n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s.%s: %q is not an integer", t.def.name, col, x)
+			}
+			return inproc.IntValue(n), nil
+		}
+	case proto.ColumnType_BOOL:
+		switch x := v.(type) {
+		case int64:
+			return inproc.BoolValue(x != 0), nil
+		case string:
+			b, err := strconv.ParseBool(x)
+			if err != nil {
+				return nil, fmt.Errorf("%s.%s: %q is not a boolean: use 1 or 0", t.def.name, col, x)
+			}
+			return inproc.BoolValue(b), nil
+		}
+	case proto.ColumnType_DOUBLE:
+		if x, ok := v.(float64); ok {
+			return &proto.QualValue{Value: &proto.QualValue_DoubleValue{DoubleValue: x}}, nil
+		}
+	}
+	switch x := v.(type) {
+	case []byte:
+		return inproc.StringValue(string(x)), nil
+	case time.Time:
+		return inproc.StringValue(x.UTC().Format(TimeLayout)), nil
+	}
+	return inproc.StringValue(fmt.Sprint(v)), nil
+}
+
+// toSQL renders a plugin value for SQLite: timestamps as ISO text, JSON as
+// JSON text, booleans as 0/1.
+func toSQL(c *proto.Column) vtab.Value {
+	switch v := inproc.Value(c).(type) {
+	case nil:
+		return nil
+	case time.Time:
+		return v.UTC().Format(TimeLayout)
+	case json.RawMessage:
+		return string(v)
+	case bool:
+		if v {
+			return int64(1)
+		}
+		return int64(0)
+	default:
+		return v
+	}
+}
