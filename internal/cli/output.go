@@ -172,19 +172,29 @@ func (w *csvWriter) end() error {
 
 // tableWriter aligns columns like psql, so it holds the rows until the end.
 type tableWriter struct {
-	out  *bufio.Writer
-	cols []sqlengine.Column
-	rows [][]string
+	out     *bufio.Writer
+	cols    []sqlengine.Column
+	rows    [][]string
+	numeric []bool // every non-NULL value of the column is a number
 }
 
 func (w *tableWriter) header(cols []sqlengine.Column) error {
 	w.cols = cols
+	w.numeric = make([]bool, len(cols))
+	for i, c := range cols {
+		w.numeric[i] = c.Type != "BOOLEAN INTEGER"
+	}
 	return nil
 }
 
 func (w *tableWriter) row(vals []any) error {
 	r := make([]string, len(vals))
 	for i, v := range vals {
+		switch v.(type) {
+		case int64, float64, nil:
+		default:
+			w.numeric[i] = false
+		}
 		// One line per row: newlines in values are shown escaped.
 		r[i] = strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(text(v, w.cols[i].Type))
 	}
@@ -228,9 +238,8 @@ func (w *tableWriter) end() error {
 		w.out.WriteString(strings.Repeat("-", width[i]+2))
 	}
 	w.out.WriteString("\n")
-	numeric := func(i int) bool { return w.cols[i].Type == "INTEGER" || w.cols[i].Type == "REAL" }
 	for _, r := range w.rows {
-		line(r, numeric)
+		line(r, func(i int) bool { return w.numeric[i] })
 	}
 	if len(w.rows) == 1 {
 		w.out.WriteString("(1 row)\n")
