@@ -1,4 +1,6 @@
 # Build, install and test the Celonis plugin for Steampipe.
+SHELL       := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 GO          ?= go
 BINARY      := steampipe-plugin-celonis
 PLUGIN_DIR  := $(HOME)/.steampipe/plugins/local/celonis
@@ -23,8 +25,9 @@ vet:
 	$(GO) vet ./...
 
 test: vet build
-	STEAMPIPE_LOG_LEVEL=ERROR $(GO) test -count=1 ./...
+	STEAMPIPE_LOG_LEVEL=ERROR $(GO) test -count=1 -skip TestFaultSuite ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 $(RACE_PKGS)
+	$(GO) test -count=1 -run TestFaultSuite -v ./internal/faultsuite | grep -E '^(faults:|--- FAIL|FAIL|ok)|^ +(--- FAIL|faults_test)'
 	./scripts/demo.sh ./$(BINARY) >/dev/null
 
 # From a fresh clone: build, start the sandbox, run example queries, stop.

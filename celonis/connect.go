@@ -2,12 +2,14 @@ package celonis
 
 import (
 	"context"
+	"net/http"
 	"os"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis/platform"
 	"github.com/celonis-audit/steampipe-plugin-celonis/config"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/httpx"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/timerange"
 )
 
@@ -25,7 +27,12 @@ func platformClient(ctx context.Context, d *plugin.QueryData) (*platform.Client,
 	if err != nil {
 		return nil, err
 	}
-	c := platform.New(resolved, platform.Options{Logger: plugin.Logger(ctx)})
+	h, err := cfg.ResolveHTTP()
+	if err != nil {
+		return nil, err
+	}
+	c := platform.New(resolved, platform.Options{Logger: plugin.Logger(ctx), HTTPClient: &http.Client{Timeout: h.Timeout},
+		Retry: httpx.Policy{MaxAttempts: h.MaxAttempts, BaseBackoff: h.MinDelay}})
 	if err := d.ConnectionCache.Set(ctx, platformClientKey, c); err != nil {
 		plugin.Logger(ctx).Warn("celonis.platformClient", "cache_error", err)
 	}

@@ -62,7 +62,8 @@ func TestSpcFileMatchesTheSchema(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"url", "client_id", "client_secret", "app_key", "api_key", "audit_log_api_version",
-		"make_api_token", "make_url", "make_organization_ids", "make_rate_limit_per_minute"} {
+		"make_api_token", "make_url", "make_organization_ids", "make_rate_limit_per_minute",
+		"max_error_retry_attempts", "min_error_retry_delay", "request_timeout"} {
 		if !seen[want] {
 			t.Errorf("celonis.spc does not document %s", want)
 		}

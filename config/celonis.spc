@@ -54,4 +54,16 @@ connection "celonis" {
   # Teams 240, Enterprise 1000). Default 60; when unset, an organization's
   # licence apiLimit is used once GET /organizations has told it.
   # make_rate_limit_per_minute = 60
+
+  # ---- Requests (both products) --------------------------------------------
+  # Tries per request, the first included, for 429, 5xx and network errors.
+  # Between 1 and 20; default 5. All waits of one request stop after 3 minutes.
+  # max_error_retry_attempts = 5
+
+  # First retry delay in milliseconds, doubled on each retry; a server's
+  # x-ratelimit-reset or Retry-After header wins. Default 500.
+  # min_error_retry_delay = 500
+
+  # Timeout of one HTTP request in seconds. Default 60.
+  # request_timeout = 60
 }

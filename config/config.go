@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 )
 
 // Config is the body of a `connection "celonis" { ... }` block.
@@ -24,6 +25,10 @@ type Config struct {
 	MakeAPIToken           *string `hcl:"make_api_token"`
 	MakeOrganizationIDs    []int64 `hcl:"make_organization_ids,optional"`
 	MakeRateLimitPerMinute *int64  `hcl:"make_rate_limit_per_minute"`
+
+	MaxErrorRetryAttempts *int64 `hcl:"max_error_retry_attempts"`
+	MinErrorRetryDelay    *int64 `hcl:"min_error_retry_delay"`
+	RequestTimeout        *int64 `hcl:"request_timeout"`
 }
 
 // NewInstance returns an empty Config for the SDK's HCL parser.
@@ -258,4 +263,46 @@ func FromConnection(v any) *Config {
 		}
 	}
 	return &Config{}
+}
+
+// HTTP is how both products' clients send requests: tries per request
+// (the first included) for 429, 5xx and network errors, the first backoff
+// (doubled each retry; a server's x-ratelimit-reset or Retry-After wins),
+// and the timeout of one request.
+type HTTP struct {
+	MaxAttempts int
+	MinDelay    time.Duration
+	Timeout     time.Duration
+}
+
+// Defaults of HTTP.
+const (
+	DefaultMaxErrorRetryAttempts = 5
+	DefaultMinErrorRetryDelay    = 500 // milliseconds
+	DefaultRequestTimeout        = 60  // seconds
+)
+
+// ResolveHTTP validates the retry and timeout settings.
+func (c *Config) ResolveHTTP() (HTTP, error) {
+	h := HTTP{MaxAttempts: DefaultMaxErrorRetryAttempts, MinDelay: DefaultMinErrorRetryDelay * time.Millisecond,
+		Timeout: DefaultRequestTimeout * time.Second}
+	if v := c.MaxErrorRetryAttempts; v != nil {
+		if *v < 1 || *v > 20 {
+			return h, fmt.Errorf("`max_error_retry_attempts` is %d: set it between 1 (no retries) and 20; the default is %d", *v, DefaultMaxErrorRetryAttempts)
+		}
+		h.MaxAttempts = int(*v)
+	}
+	if v := c.MinErrorRetryDelay; v != nil {
+		if *v < 1 || *v > 60000 {
+			return h, fmt.Errorf("`min_error_retry_delay` is %d: set it in milliseconds between 1 and 60000; the default is %d", *v, DefaultMinErrorRetryDelay)
+		}
+		h.MinDelay = time.Duration(*v) * time.Millisecond
+	}
+	if v := c.RequestTimeout; v != nil {
+		if *v < 1 || *v > 3600 {
+			return h, fmt.Errorf("`request_timeout` is %d: set it in seconds between 1 and 3600; the default is %d", *v, DefaultRequestTimeout)
+		}
+		h.Timeout = time.Duration(*v) * time.Second
+	}
+	return h, nil
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"sort"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/turbot/steampipe-plugin-sdk/v5/rate_limiter"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/config"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/httpx"
 	"github.com/celonis-audit/steampipe-plugin-celonis/make/makeapi"
 )
 
@@ -64,7 +66,12 @@ func client(ctx context.Context, d *plugin.QueryData) (*makeapi.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := makeapi.New(resolved, makeapi.Options{Logger: plugin.Logger(ctx)})
+	h, err := cfg.ResolveHTTP()
+	if err != nil {
+		return nil, err
+	}
+	c := makeapi.New(resolved, makeapi.Options{Logger: plugin.Logger(ctx), HTTPClient: &http.Client{Timeout: h.Timeout},
+		Retry: httpx.Policy{MaxAttempts: h.MaxAttempts, BaseBackoff: h.MinDelay}})
 	if err := d.ConnectionCache.Set(ctx, clientKey, c); err != nil {
 		plugin.Logger(ctx).Warn("make.client", "cache_error", err)
 	}

@@ -271,6 +271,17 @@ func TestLoopGuards(t *testing.T) {
 			t.Fatalf("got %v", err)
 		}
 	})
+	t.Run("pages that overlap past totalCount", func(t *testing.T) {
+		c, api := newTestClient(t, sandbox.CelonisOptions{Members: 5}, config.AuthAppKey)
+		api.AddFault(sandbox.Fault{Kind: sandbox.FaultRespond, Path: "/api/external/members", Status: 200, Times: 1,
+			Body: `{"content":[{"userId":"u1"},{"userId":"u2"}],"pageNumber":0,"totalCount":3}`})
+		api.AddFault(sandbox.Fault{Kind: sandbox.FaultRespond, Path: "/api/external/members", Status: 200, Times: 1,
+			Body: `{"content":[{"userId":"u2"},{"userId":"u3"}],"pageNumber":1,"totalCount":3}`})
+		_, err := collect(t, func(h Handler[Member]) error { return c.ListMembers(context.Background(), true, Pager{}, h) })
+		if err == nil || !strings.Contains(err.Error(), "pages overlap") {
+			t.Fatalf("got %v", err)
+		}
+	})
 	t.Run("page far larger than asked", func(t *testing.T) {
 		c, api := newTestClient(t, sandbox.CelonisOptions{AuditEvents: 100}, config.AuthAppKey)
 		api.AddFault(sandbox.Fault{Kind: sandbox.FaultOversize, Path: "/log/"})

@@ -145,6 +145,9 @@ func pageLoop[T any](ctx context.Context, c *Client, ep endpoint, path string, b
 		}
 		prev = digest
 		read += int64(len(items))
+		if page.TotalCount != nil && read > *page.TotalCount {
+			return fmt.Errorf("celonis: GET %s: page %d brings the entries read to %d, more than the %d the API announced; the pages overlap", path, pageNo, read, *page.TotalCount)
+		}
 		if !h(items) {
 			return nil
 		}

@@ -20,19 +20,25 @@ type Demo struct {
 // days (a fifth as many logins and Studio events), and events/5 Make entries
 // in each of two organizations (11 and 12), plus one organization (13) in
 // another zone. Make's users are the Celonis team's members.
-func NewDemo(seed uint64, events int, now time.Time) *Demo {
+func NewDemo(seed uint64, events int, now time.Time, opts ...DemoOption) *Demo {
 	if events <= 0 {
 		events = 50000
 	}
 	span := 365 * 24 * time.Hour
 	start := now.UTC().Add(-span).Truncate(time.Hour)
-	c := NewCelonis(CelonisOptions{Seed: seed, AuditEvents: events, LoginEvents: max(1, events/5), AdoptionEvents: max(1, events/5),
-		Members: 25, Start: start, Span: span})
-	m := NewMake(MakeOptions{Seed: seed, Start: start, Span: span, People: c.People(), Orgs: []MakeOrg{
+	co := CelonisOptions{Seed: seed, AuditEvents: events, LoginEvents: max(1, events/5), AdoptionEvents: max(1, events/5),
+		Members: 25, Start: start, Span: span}
+	mo := MakeOptions{Seed: seed, Start: start, Span: span, Orgs: []MakeOrg{
 		{ID: 11, Name: "Acme Automation", Events: max(1, events/5), Teams: 3, Users: 12, APILimit: 1000},
 		{ID: 12, Name: "Acme Labs", Events: max(1, events/5), Teams: 2, Users: 8, APILimit: 1000},
 		{ID: 13, Name: "Acme US", Events: 10, Zone: "us1.make.com"},
-	}})
+	}}
+	for _, o := range opts {
+		o(&co, &mo)
+	}
+	c := NewCelonis(co)
+	mo.People = c.People()
+	m := NewMake(mo)
 	return &Demo{Celonis: c, Make: m}
 }
 
@@ -51,4 +57,14 @@ func (d *Demo) Config(baseURL string) string {
 	co, mo := d.Celonis.Options(), d.Make.opts
 	return fmt.Sprintf("url            = %q\nclient_id      = %q\nclient_secret  = %q\nmake_url       = %q\nmake_api_token = %q\nmake_rate_limit_per_minute = 6000\n",
 		baseURL, co.ClientID, co.ClientSecret, baseURL, mo.Token)
+}
+
+// DemoOption adjusts a Demo's fake APIs before their histories are made.
+type DemoOption func(*CelonisOptions, *MakeOptions)
+
+// WithCredentials sets the credentials the fake APIs accept.
+func WithCredentials(clientSecret, appKey, apiKey, makeToken string) DemoOption {
+	return func(c *CelonisOptions, m *MakeOptions) {
+		c.ClientSecret, c.AppKey, c.APIKey, m.Token = clientSecret, appKey, apiKey, makeToken
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +40,7 @@ const (
 	FaultTruncate                  // send the real response cut in half, with a correct-looking status
 	FaultDelay                     // wait Delay, then answer normally
 	FaultOversize                  // answer normally but repeat the page's entries (a page far larger than asked)
+	FaultEndless                   // answer an empty page with a new cursor token every time
 )
 
 // Fault breaks matching requests. Faults apply in the order added; the first
@@ -52,6 +54,7 @@ type Fault struct {
 	Header http.Header
 	Body   string
 	Delay  time.Duration
+	Hook   func() // run when the fault fires, before the request is answered
 
 	seen, used int
 }
@@ -144,6 +147,9 @@ func (r *recorder) Write(p []byte) (int, error) { return r.body.Write(p) }
 // logs it.
 func (b *base) serve(w http.ResponseWriter, req *http.Request, entry Request, handler func(*recorder)) {
 	f, latency := b.fault(req.URL.Path)
+	if f != nil && f.Hook != nil {
+		f.Hook()
+	}
 	if latency > 0 {
 		if !sleepCtx(req, latency) {
 			return
@@ -181,9 +187,14 @@ func (b *base) serve(w http.ResponseWriter, req *http.Request, entry Request, ha
 			body := rec.body.String()
 			rec.body.Reset()
 			rec.body.WriteString(body[:len(body)/2])
+		case FaultEndless:
+			b.record(entry)
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"content":[],"nextPageToken":"endless-%d-%d"}`, time.Now().UnixNano(), f.used)
+			return
 		case FaultOversize:
 			entry.Status = rec.status
-			body := oversize(rec.body.String())
+			body := oversize(rec.body.String(), req.URL.Query())
 			rec.body.Reset()
 			rec.body.WriteString(body)
 		}
@@ -250,8 +261,15 @@ func Serve(h http.Handler, addr string) (*httptest.Server, error) {
 	return s, nil
 }
 
-// oversize repeats the entries of a JSON page ten times.
-func oversize(body string) string {
+// oversize repeats the entries of a JSON page until it holds more than
+// twice the page size the request asked for.
+func oversize(body string, q url.Values) string {
+	asked := 200
+	for _, k := range []string{"pageSize", "pg[limit]"} {
+		if n, err := strconv.Atoi(q.Get(k)); err == nil {
+			asked = n
+		}
+	}
 	var page map[string]json.RawMessage
 	if json.Unmarshal([]byte(body), &page) != nil {
 		return body
@@ -262,7 +280,7 @@ func oversize(body string) string {
 			continue
 		}
 		var more []json.RawMessage
-		for i := 0; i < 10; i++ {
+		for len(more) <= 2*asked {
 			more = append(more, items...)
 		}
 		page[key], _ = json.Marshal(more)

@@ -100,6 +100,7 @@ func (c *Client) ListAuditLogs(ctx context.Context, q AuditQuery, p Pager, h Han
 	size := p.size()
 	last, offset := "", 0
 	var prev [32]byte
+	seen := map[string]bool{} // uuids of this listing: one seen twice means the pages overlap
 	for pageNo := 0; ; pageNo++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -133,6 +134,16 @@ func (c *Client) ListAuditLogs(ctx context.Context, q AuditQuery, p Pager, h Han
 			return fmt.Errorf("make: GET %s: page %d is the same as the page before; the page loop does not advance", path, pageNo)
 		}
 		prev = digest
+		for i := range items {
+			id := string(items[i].UUID)
+			if id == "" {
+				continue
+			}
+			if seen[id] {
+				return fmt.Errorf("make: GET %s: entry %s came twice in one listing; the pages overlap", path, id)
+			}
+			seen[id] = true
+		}
 		if !h(items) {
 			return nil
 		}

@@ -126,6 +126,18 @@ func TestLoopGuards(t *testing.T) {
 	}
 }
 
+func TestOverlappingPagesFail(t *testing.T) {
+	c, api := newTestClient(t, sandbox.MakeOptions{Orgs: []sandbox.MakeOrg{{ID: 11}}}, 60000)
+	api.AddFault(sandbox.Fault{Kind: sandbox.FaultRespond, Path: "/api/v2/", Status: 200, Times: 1,
+		Body: `{"auditLogs":[{"uuid":"a","imtId":"3_a"},{"uuid":"b","imtId":"2_b"}],"pg":{"limit":2}}`})
+	api.AddFault(sandbox.Fault{Kind: sandbox.FaultRespond, Path: "/api/v2/", Status: 200, Times: 1,
+		Body: `{"auditLogs":[{"uuid":"b","imtId":"2_b"},{"uuid":"c","imtId":"1_c"}],"pg":{"limit":2}}`})
+	_, err := all(t, c, AuditQuery{Scope: Scope{OrganizationID: 11}}, Pager{PageSize: 2})
+	if err == nil || !strings.Contains(err.Error(), "came twice") {
+		t.Fatalf("got %v", err)
+	}
+}
+
 func TestServerCappedPageSizeIsNotEnd(t *testing.T) {
 	c, api := newTestClient(t, sandbox.MakeOptions{Orgs: []sandbox.MakeOrg{{ID: 11, Events: 30}}}, 60000)
 	// A server that answers 10 at a time and says so in pg.limit.
