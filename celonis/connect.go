@@ -73,10 +73,12 @@ func stream[T any](ctx context.Context, d *plugin.QueryData, keep func(*T) bool,
 			if keep != nil && !keep(&items[i]) {
 				continue
 			}
-			d.StreamListItem(ctx, row(&items[i]))
+			// Checked before streaming: once the query is cancelled or has its
+			// rows, the SDK's StreamListItem can block for ever (v5.14.1).
 			if d.RowsRemaining(ctx) == 0 {
 				return false
 			}
+			d.StreamListItem(ctx, row(&items[i]))
 		}
 		return d.RowsRemaining(ctx) > 0
 	}

@@ -183,7 +183,7 @@ func listMakeAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.Hydra
 			return nil, orgError(org, err)
 		}
 		if e != nil {
-			if row := newAuditLogRow(e); f.keep(row) {
+			if row := newAuditLogRow(e); f.keep(row) && d.RowsRemaining(ctx) > 0 {
 				d.StreamListItem(ctx, row)
 			}
 		}
@@ -212,12 +212,14 @@ func listScope(ctx context.Context, d *plugin.QueryData, c *makeapi.Client, q ma
 			if !f.keep(row) {
 				continue
 			}
-			d.StreamListItem(ctx, row)
+			// Checked before streaming: once the query is cancelled or has its
+			// rows, the SDK's StreamListItem can block for ever (v5.14.1).
 			if d.RowsRemaining(ctx) == 0 {
 				return false
 			}
+			d.StreamListItem(ctx, row)
 		}
-		return true
+		return d.RowsRemaining(ctx) > 0
 	})
 	if err != nil {
 		plugin.Logger(ctx).Error("celonis_make_audit_log.listScope", "api_error", err)

@@ -92,6 +92,9 @@ func listMakeAuditLogFilters(ctx context.Context, d *plugin.QueryData, _ *plugin
 		}
 	}
 	for _, s := range scopes {
+		if d.RowsRemaining(ctx) == 0 {
+			return nil, nil
+		}
 		d.WaitForListRateLimit(ctx)
 		f, err := c.GetFilters(ctx, s)
 		if err != nil {
@@ -99,15 +102,19 @@ func listMakeAuditLogFilters(ctx context.Context, d *plugin.QueryData, _ *plugin
 			return nil, orgError(s.OrganizationID, err)
 		}
 		streamFilters(ctx, d, s, f)
-		if d.RowsRemaining(ctx) == 0 {
-			return nil, nil
-		}
 	}
 	return nil, nil
 }
 
 // streamFilters streams one organization's or team's filter values.
 func streamFilters(ctx context.Context, d *plugin.QueryData, s makeapi.Scope, f *makeapi.Filters) {
+	emit := func(r filterRow) {
+		// Once the query is cancelled or has its rows, the SDK's
+		// StreamListItem can block for ever (v5.14.1).
+		if d.RowsRemaining(ctx) > 0 {
+			d.StreamListItem(ctx, &r)
+		}
+	}
 	base := filterRow{}
 	if s.OrganizationID > 0 {
 		org := s.OrganizationID
@@ -120,16 +127,16 @@ func streamFilters(ctx context.Context, d *plugin.QueryData, s makeapi.Scope, f 
 	for _, e := range f.Events {
 		r := base
 		r.FilterType, r.Value, r.Label, r.Header, r.Raw = "event", string(e.Value), string(e.Label), e.Header, lenient.JSONColumn(e.Raw)
-		d.StreamListItem(ctx, &r)
+		emit(r)
 	}
 	for _, u := range f.Users {
 		r := base
 		r.FilterType, r.Value, r.Label, r.Email, r.Raw = "user", strconv.FormatInt(u.ID.Value, 10), string(u.Name), string(u.Email), lenient.JSONColumn(u.Raw)
-		d.StreamListItem(ctx, &r)
+		emit(r)
 	}
 	for _, t := range f.Teams {
 		r := base
 		r.FilterType, r.Value, r.Label, r.Raw = "team", strconv.FormatInt(t.ID.Value, 10), string(t.Name), lenient.JSONColumn(t.Raw)
-		d.StreamListItem(ctx, &r)
+		emit(r)
 	}
 }

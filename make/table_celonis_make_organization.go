@@ -64,10 +64,12 @@ func listMakeOrganizations(ctx context.Context, d *plugin.QueryData, _ *plugin.H
 		if o.License != nil {
 			r.APILimit = o.License.APILimit.Ptr()
 		}
-		d.StreamListItem(ctx, r)
+		// Checked before streaming: once the query is cancelled or has its
+		// rows, the SDK's StreamListItem can block for ever (v5.14.1).
 		if d.RowsRemaining(ctx) == 0 {
 			break
 		}
+		d.StreamListItem(ctx, r)
 	}
 	return nil, nil
 }
