@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
 
@@ -85,8 +86,9 @@ func stream[T any](ctx context.Context, d *plugin.QueryData, keep func(*T) bool,
 }
 
 // timeWindow reads the timestamp quals: the window to ask the API for, and
-// the exact range rows are matched against.
-func timeWindow(d *plugin.QueryData, column string) (platform.TimeRange, timerange.Range) {
+// the exact range rows are matched against. A lower bound in the future is
+// refused.
+func timeWindow(d *plugin.QueryData, column string) (platform.TimeRange, timerange.Range, error) {
 	r := timerange.FromQuals(d.Quals, column)
-	return platform.TimeRange{From: r.From, To: r.To}, r
+	return platform.TimeRange{From: r.From, To: r.To}, r, r.CheckNotFuture(column, time.Now())
 }

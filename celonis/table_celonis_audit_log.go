@@ -79,7 +79,10 @@ func newAuditLogRow(e *platform.AuditEntry, version string) *auditLogRow {
 
 func listCelonisAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
 	defer func() { scanerr.Report(ctx, err) }()
-	window, exact := timeWindow(d, "timestamp")
+	window, exact, err := timeWindow(d, "timestamp")
+	if err != nil {
+		return nil, err
+	}
 	if exact.Empty {
 		return nil, nil // contradictory time bounds: nothing can match
 	}

@@ -50,7 +50,10 @@ type loginHistoryRow struct {
 
 func listCelonisLoginHistory(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
 	defer func() { scanerr.Report(ctx, err) }()
-	window, exact := timeWindow(d, "timestamp")
+	window, exact, err := timeWindow(d, "timestamp")
+	if err != nil {
+		return nil, err
+	}
 	if exact.Empty {
 		return nil, nil
 	}

@@ -57,7 +57,10 @@ type adoptionRow struct {
 
 func listCelonisStudioAdoptionEvents(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
 	defer func() { scanerr.Report(ctx, err) }()
-	window, exact := timeWindow(d, "timestamp")
+	window, exact, err := timeWindow(d, "timestamp")
+	if err != nil {
+		return nil, err
+	}
 	if exact.Empty {
 		return nil, nil
 	}

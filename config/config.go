@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -21,10 +22,10 @@ type Config struct {
 	APIKey             *string `hcl:"api_key"`
 	AuditLogAPIVersion *string `hcl:"audit_log_api_version"`
 
-	MakeURL                *string `hcl:"make_url"`
-	MakeAPIToken           *string `hcl:"make_api_token"`
-	MakeOrganizationIDs    []int64 `hcl:"make_organization_ids,optional"`
-	MakeRateLimitPerMinute *int64  `hcl:"make_rate_limit_per_minute"`
+	MakeURL                *string  `hcl:"make_url"`
+	MakeAPIToken           *string  `hcl:"make_api_token"`
+	MakeOrganizationIDs    []string `hcl:"make_organization_ids,optional"` // numbers; read as text so a bad one gets a clear message
+	MakeRateLimitPerMinute *int64   `hcl:"make_rate_limit_per_minute"`
 
 	MaxErrorRetryAttempts *int64 `hcl:"max_error_retry_attempts"`
 	MinErrorRetryDelay    *int64 `hcl:"min_error_retry_delay"`
@@ -232,9 +233,10 @@ func (c *Config) ResolveMake(getenv Getenv) (*Make, error) {
 	}
 	out := &Make{URL: u, Token: token, RateLimitPerMinute: DefaultMakeRateLimitPerMinute}
 	seen := map[int64]bool{}
-	for _, id := range c.MakeOrganizationIDs {
-		if id <= 0 {
-			return nil, fmt.Errorf("`make_organization_ids` holds %d: organization IDs are positive numbers, as in the URL https://<zone>/organization/<id>/dashboard", id)
+	for _, raw := range c.MakeOrganizationIDs {
+		id, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
+		if err != nil || id <= 0 {
+			return nil, fmt.Errorf("`make_organization_ids` holds %q: organization IDs are positive numbers, as in the URL https://<zone>/organization/<id>/dashboard, e.g. make_organization_ids = [123456]", raw)
 		}
 		if !seen[id] {
 			seen[id] = true

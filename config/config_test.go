@@ -68,7 +68,7 @@ func TestResolveMake(t *testing.T) {
 	if err != nil || m.URL.String() != DefaultMakeURL || m.RateLimitPerMinute != 60 || m.RateLimitSet {
 		t.Fatalf("defaults: %+v %v", m, err)
 	}
-	c = Config{MakeURL: ptr("https://us1.make.com/api/v2/"), MakeOrganizationIDs: []int64{5, 5, 7}, MakeRateLimitPerMinute: new(int64)}
+	c = Config{MakeURL: ptr("https://us1.make.com/api/v2/"), MakeOrganizationIDs: []string{"5", "5", "7"}, MakeRateLimitPerMinute: new(int64)}
 	if _, err = c.ResolveMake(getenv); err == nil || !strings.Contains(err.Error(), "at least 1") {
 		t.Fatalf("rate 0: %v", err)
 	}
@@ -77,9 +77,11 @@ func TestResolveMake(t *testing.T) {
 	if err != nil || m.URL.String() != "https://us1.make.com" || len(m.OrganizationIDs) != 2 || m.RateLimitPerMinute != 240 || !m.RateLimitSet {
 		t.Fatalf("%+v %v", m, err)
 	}
-	c.MakeOrganizationIDs = []int64{-3}
-	if _, err = c.ResolveMake(getenv); err == nil || !strings.Contains(err.Error(), "make_organization_ids") {
-		t.Fatalf("negative id: %v", err)
+	for _, bad := range []string{"-3", "abc", "1.5"} {
+		c.MakeOrganizationIDs = []string{bad}
+		if _, err = c.ResolveMake(getenv); err == nil || !strings.Contains(err.Error(), "make_organization_ids") || !strings.Contains(err.Error(), bad) {
+			t.Fatalf("id %q: %v", bad, err)
+		}
 	}
 	c = Config{MakeURL: ptr("http://eu1.make.com")}
 	if _, err = c.ResolveMake(getenv); err == nil || !strings.Contains(err.Error(), "make_url") {

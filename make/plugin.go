@@ -19,6 +19,7 @@ import (
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/config"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/httpx"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 	"github.com/celonis-audit/steampipe-plugin-celonis/make/makeapi"
 )
 
@@ -93,6 +94,15 @@ const (
 // names, else make_organization_ids, else every organization the token can
 // see in the connection's zone.
 func organizationMatrix(ctx context.Context, d *plugin.QueryData) []map[string]any {
+	// An empty IN list never reaches a list call (the SDK makes one call per
+	// value), so this is the only place that can refuse it. A matrix
+	// function cannot return an error; the SDK turns a panic here into the
+	// query's error, which is the clear message the user needs.
+	for _, col := range []string{"organization_id", "team_id", "event_name", "actor_id", "actor_name", "actor_email"} {
+		if vals, ok := qualList(d.QueryContext.UnsafeQuals[col]); ok && len(vals) == 0 {
+			panic(scanerr.Report(ctx, fmt.Errorf("%s in (): the list is empty, so no entry can match; give at least one value", col)))
+		}
+	}
 	ids, err := organizations(ctx, d)
 	if err != nil {
 		plugin.Logger(ctx).Error("make.organizationMatrix", "error", err)

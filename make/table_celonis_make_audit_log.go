@@ -129,6 +129,9 @@ func listMakeAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.Hydra
 	}
 	q := makeapi.AuditQuery{Scope: makeapi.Scope{OrganizationID: org}}
 	f := rowFilter{rng: timerange.FromQuals(d.Quals, "triggered_at")}
+	if err := f.rng.CheckNotFuture("triggered_at", time.Now()); err != nil {
+		return nil, err
+	}
 
 	// Each list qual below may be an IN list the SDK split into calls; only
 	// the call for its first value sends the request, with all values.
@@ -137,8 +140,8 @@ func listMakeAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.Hydra
 	if err != nil || !lead {
 		return nil, err
 	}
-	if d.EqualsQuals["team_id"] != nil && len(teams) == 0 {
-		return nil, nil // team_id in (): nothing can match
+	if err := nonEmpty(d, "team_id", len(teams)); err != nil {
+		return nil, err
 	}
 	f.teams = setOf(teams)
 	events, lead := equalsValues(d, "event_name")
@@ -146,8 +149,8 @@ func listMakeAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.Hydra
 		return nil, nil
 	}
 	q.Events = strs(events)
-	if d.EqualsQuals["event_name"] != nil && len(q.Events) == 0 {
-		return nil, nil
+	if err := nonEmpty(d, "event_name", len(q.Events)); err != nil {
+		return nil, err
 	}
 	f.events = setOf(q.Events)
 	f.actors = map[string]map[string]bool{}
@@ -156,10 +159,10 @@ func listMakeAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.Hydra
 		if !lead {
 			return nil, nil
 		}
+		if err := nonEmpty(d, col, len(vals)); err != nil {
+			return nil, err
+		}
 		if d.EqualsQuals[col] != nil {
-			if len(vals) == 0 {
-				return nil, nil
-			}
 			f.actors[col] = setOf(strs(vals))
 		}
 		q.Authors = append(q.Authors, strs(vals)...)
@@ -228,6 +231,15 @@ func listScope(ctx context.Context, d *plugin.QueryData, c *makeapi.Client, q ma
 		}
 	}
 	return err
+}
+
+// nonEmpty refuses an IN list without values: it matches nothing, which is
+// never what a query over audit logs means.
+func nonEmpty(d *plugin.QueryData, column string, n int) error {
+	if d.EqualsQuals[column] != nil && n == 0 {
+		return fmt.Errorf("%s in (): the list is empty, so no entry can match; give at least one value", column)
+	}
+	return nil
 }
 
 // rowFilter applies the pushed-down quals to rows exactly. Make is asked

@@ -356,6 +356,14 @@ func TestMakeAuditLogErrors(t *testing.T) {
 		err = r.Execute(t.Context(), inproc.Query{Table: "celonis_make_audit_log", Columns: []string{"uuid"}}, func(inproc.Row) error { return nil })
 		assertErr(t, err, "make_api_token", "MAKE_API_TOKEN")
 	})
+	t.Run("organization id that is not a number", func(t *testing.T) {
+		r, err := inproc.New(testPlugin, "make_api_token = \"x\"\nmake_organization_ids = [\"acme\"]\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = r.Execute(t.Context(), inproc.Query{Table: "celonis_make_audit_log", Columns: []string{"uuid"}}, func(inproc.Row) error { return nil })
+		assertErr(t, err, "make_organization_ids", `"acme"`, "positive numbers")
+	})
 	t.Run("rate limit of 0", func(t *testing.T) {
 		e := newEnv(t, sandbox.MakeOptions{}, "")
 		r, _ := inproc.New(testPlugin, "make_api_token = \"x\"\nmake_rate_limit_per_minute = 0\n")

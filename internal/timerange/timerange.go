@@ -5,6 +5,7 @@
 package timerange
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
@@ -93,4 +94,15 @@ func (r Range) Contains(t *time.Time) bool {
 		return false
 	}
 	return true
+}
+
+// CheckNotFuture refuses a lower bound more than a minute in the future: no
+// entry of an audit log can match it, and it is most likely a mistyped
+// date or a reversed comparison.
+func (r Range) CheckNotFuture(column string, now time.Time) error {
+	if r.From != nil && r.From.After(now.Add(time.Minute)) {
+		return fmt.Errorf("%s: the lower bound %s is in the future, so no entry can match; use a bound in the past, e.g. %s > now() - interval '1 day' (Postgres) or %s > strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', 'now', '-1 day') (SQLite)",
+			column, r.From.Format(time.RFC3339), column, column)
+	}
+	return nil
 }
