@@ -10,7 +10,14 @@ CONFIG_DIR  := $(HOME)/.steampipe/config
 # tests are left out: the SDK v5.14.1 Execute path has data races of its own.
 RACE_PKGS   := ./config/... ./celonis/platform/... ./make/makeapi/... ./internal/httpx/... ./internal/lenient/... ./internal/sandbox/... ./internal/timerange/...
 
-.PHONY: build install test vet demo
+# Fuzz targets (package:target); CI runs each for FUZZTIME.
+FUZZ        := celonis/platform:FuzzDecodeAuditPage celonis/platform:FuzzDecodeOtherPages \
+               celonis/platform:FuzzParseUserID celonis/platform:FuzzParseNameAndEmail \
+               make/makeapi:FuzzDecodeAuditPage make/makeapi:FuzzDecodeFiltersAndOrganizations \
+               internal/lenient:FuzzParseTime internal/lenient:FuzzScalars
+FUZZTIME    ?= 5s
+
+.PHONY: build install test vet demo fuzz
 
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BINARY) .
@@ -28,7 +35,16 @@ test: vet build
 	STEAMPIPE_LOG_LEVEL=ERROR $(GO) test -count=1 -skip TestFaultSuite ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 $(RACE_PKGS)
 	$(GO) test -count=1 -run TestFaultSuite -v ./internal/faultsuite | grep -E '^(faults:|--- FAIL|FAIL|ok)|^ +(--- FAIL|faults_test)'
+	$(MAKE) --no-print-directory fuzz
 	./scripts/demo.sh ./$(BINARY) >/dev/null
+
+fuzz:
+	@for f in $(FUZZ); do \
+	  pkg=$${f%%:*}; target=$${f##*:}; \
+	  echo "fuzz $$pkg $$target ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) ./$$pkg >/tmp/fuzz-$$target.log 2>&1 \
+	    || { cat /tmp/fuzz-$$target.log; exit 1; }; \
+	done
 
 # From a fresh clone: build, start the sandbox, run example queries, stop.
 demo: build

@@ -1,0 +1,48 @@
+package lenient
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"2025-02-25T14:52:10.903Z", "2025-02-25T14:52:10", "1713528322000", "1713528322", "2025-02-25", "12/10/2023, 6:49:07 AM UTC", "-1e12", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tm, ok := ParseTime(s)
+		if !ok {
+			return
+		}
+		if tm.Location() != time.UTC {
+			t.Fatalf("%q parsed to a non-UTC time", s)
+		}
+		again, ok := ParseTime(tm.Format(time.RFC3339Nano))
+		if tm.Year() >= 0 && tm.Year() <= 9999 && (!ok || !again.Equal(tm)) {
+			t.Fatalf("%q: %v does not round-trip", s, tm)
+		}
+	})
+}
+
+func FuzzScalars(f *testing.F) {
+	for _, s := range []string{`"x"`, `12`, `null`, `{"a":1}`, `[1,"2"]`, `true`, `"42"`, `7.0`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return
+		}
+		var s String
+		var n Int
+		var v Bool
+		var tm Time
+		for _, target := range []json.Unmarshaler{&s, &n, &v, &tm} {
+			if err := target.UnmarshalJSON(b); err != nil {
+				t.Fatalf("valid JSON %q refused: %v", b, err)
+			}
+		}
+		_ = JSONText(b)
+		_ = JSONColumn(b)
+	})
+}
