@@ -78,7 +78,7 @@ func newAuditLogRow(e *platform.AuditEntry, version string) *auditLogRow {
 //// LIST FUNCTION
 
 func listCelonisAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
-	defer func() { scanerr.Report(ctx, err) }()
+	defer func() { err = scanerr.Final(ctx, err) }()
 	window, exact, err := timeWindow(d, "timestamp")
 	if err != nil {
 		return nil, err

@@ -49,7 +49,7 @@ type loginHistoryRow struct {
 //// LIST FUNCTION
 
 func listCelonisLoginHistory(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
-	defer func() { scanerr.Report(ctx, err) }()
+	defer func() { err = scanerr.Final(ctx, err) }()
 	window, exact, err := timeWindow(d, "timestamp")
 	if err != nil {
 		return nil, err

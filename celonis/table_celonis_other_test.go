@@ -56,7 +56,7 @@ func TestLoginHistory(t *testing.T) {
 	t.Run("empty window answers 204", func(t *testing.T) {
 		e.api.ResetRequests()
 		rows := e.mustQuery(inproc.Query{Table: "celonis_login_history", Columns: []string{"timestamp"}, Quals: inproc.Quals(
-			inproc.Q("timestamp", ">=", inproc.TimeValue(ts("2030-01-01T00:00:00Z"))))})
+			inproc.Q("timestamp", ">=", inproc.TimeValue(ts("2024-01-01T00:00:00Z"))), inproc.Q("timestamp", "<", inproc.TimeValue(ts("2024-06-01T00:00:00Z"))))})
 		reqs := e.api.Requests("/api/external/")
 		if len(rows) != 0 || len(reqs) != 1 || reqs[0].Status != 204 {
 			t.Fatalf("%d rows, requests %+v", len(rows), reqs)

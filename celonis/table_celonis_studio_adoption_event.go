@@ -56,7 +56,7 @@ type adoptionRow struct {
 //// LIST FUNCTION
 
 func listCelonisStudioAdoptionEvents(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
-	defer func() { scanerr.Report(ctx, err) }()
+	defer func() { err = scanerr.Final(ctx, err) }()
 	window, exact, err := timeWindow(d, "timestamp")
 	if err != nil {
 		return nil, err

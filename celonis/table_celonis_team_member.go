@@ -74,7 +74,7 @@ func newTeamMemberRow(m *platform.Member, includeInternal bool) *teamMemberRow {
 //// LIST FUNCTION
 
 func listCelonisTeamMembers(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
-	defer func() { scanerr.Report(ctx, err) }()
+	defer func() { err = scanerr.Final(ctx, err) }()
 	include := true
 	if q := d.EqualsQuals["include_internal"]; q != nil {
 		include = q.GetBoolValue()

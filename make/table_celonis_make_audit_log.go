@@ -118,7 +118,7 @@ func newAuditLogRow(e *makeapi.AuditLog) *auditLogRow {
 //// LIST FUNCTION
 
 func listMakeAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
-	defer func() { scanerr.Report(ctx, err) }()
+	defer func() { err = scanerr.Final(ctx, err) }()
 	org, err := matrixOrganization(ctx, d)
 	if err != nil {
 		return nil, err
@@ -305,7 +305,7 @@ func orgError(org int64, err error) error {
 //// HYDRATE FUNCTIONS
 
 func getMakeAuditLog(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
-	defer func() { scanerr.Report(ctx, err) }()
+	defer func() { err = scanerr.Final(ctx, err) }()
 	org, err := matrixOrganization(ctx, d)
 	if err != nil {
 		return nil, err
@@ -323,7 +323,7 @@ func getMakeAuditLog(ctx context.Context, d *plugin.QueryData, _ *plugin.Hydrate
 
 // getMakeAuditLogDetails runs only when the details column is selected.
 func getMakeAuditLogDetails(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData) (_ any, err error) {
-	defer func() { scanerr.Report(ctx, err) }()
+	defer func() { err = scanerr.Final(ctx, err) }()
 	row, ok := h.Item.(*auditLogRow)
 	if !ok || row.UUID == "" || row.OrganizationID == nil {
 		return nil, nil

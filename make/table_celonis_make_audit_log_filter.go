@@ -59,7 +59,7 @@ type filterRow struct {
 //// LIST FUNCTION
 
 func listMakeAuditLogFilters(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
-	defer func() { scanerr.Report(ctx, err) }()
+	defer func() { err = scanerr.Final(ctx, err) }()
 	// One request per organization (or team): the organizations are read in
 	// turn, each paced by its own rate limit in the client.
 	if _, lead := equalsValues(d, "organization_id"); !lead {

@@ -46,7 +46,7 @@ type organizationRow struct {
 //// LIST FUNCTION
 
 func listMakeOrganizations(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
-	defer func() { scanerr.Report(ctx, err) }()
+	defer func() { err = scanerr.Final(ctx, err) }()
 	c, err := client(ctx, d)
 	if err != nil {
 		return nil, err

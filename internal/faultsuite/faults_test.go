@@ -277,12 +277,40 @@ func TestFaultSuite(t *testing.T) {
 			}
 		}
 	}
+	// The key auth methods, through the faults that put credentials most at
+	// risk of being echoed: refusals and server errors.
+	for _, auth := range []string{fmt.Sprintf("app_key = %q", secrets[1]), fmt.Sprintf("api_key = %q", secrets[2]),
+		`app_key = "FS-wrong-key-31c0de"`} {
+		for _, f := range []fault{faults[7], faults[11]} {
+			e.demo.Celonis.ClearFaults()
+			for _, fl := range f.faults(tables[0], e.demo) {
+				e.demo.Celonis.AddFault(fl)
+			}
+			for _, p := range paths {
+				cfg := strings.Replace(config(e.url, tables[0]), fmt.Sprintf("client_id = %q\nclient_secret = %q\n", "sandbox-client", secrets[0]), auth+"\n", 1)
+				res := p.run(context.Background(), cfg, tables[0])
+				cases++
+				if res.err == nil || !clear(res.err) {
+					t.Errorf("%s via %s with %s: %v", f.name, p.name, auth[:7], res.err)
+					continue
+				}
+				clearErrs++
+				for _, sec := range append(secrets, "FS-wrong-key-31c0de") {
+					if strings.Contains(res.out+res.err.Error(), sec) {
+						t.Errorf("secret %s leaked with %s", sec[:8], auth[:7])
+					}
+				}
+			}
+		}
+	}
 	e.demo.Celonis.ClearFaults()
 	e.demo.Make.ClearFaults()
 	fmt.Printf("faults: %d cases, %d exact, %d clear errors, %d hangs, %d partial\n", cases, exact, clearErrs, hangs, partial)
-	for _, s := range secrets {
-		if strings.Contains(logs(), s) {
-			t.Errorf("secret %s appears in a log line", s[:8])
+	captured := logs()
+	// Access tokens the sandbox issued all start with sbx_.
+	for _, s := range append(secrets, "FS-wrong-key-31c0de", "sbx_") {
+		if strings.Contains(captured, s) {
+			t.Errorf("secret %s appears in a log line", s[:4])
 		}
 	}
 	if hangs != 0 || partial != 0 || exact == 0 || clearErrs == 0 {

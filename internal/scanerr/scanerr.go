@@ -50,3 +50,15 @@ func (s *Sink) Err() error {
 	defer s.mu.Unlock()
 	return s.err
 }
+
+// Final is what a list or hydrate function returns: err, reported to the
+// context's Sink; or nil once the scan's context is done. A cancelled scan's
+// consumer is gone and sees its own cancellation; an error from this call
+// would instead make the SDK (v5.14.1) stop draining its row pipeline while
+// sibling list calls are blocked sending rows into it, stranding them.
+func Final(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return Report(ctx, err)
+}
