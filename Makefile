@@ -17,7 +17,7 @@ FUZZ        := celonis/platform:FuzzDecodeAuditPage celonis/platform:FuzzDecodeO
                internal/lenient:FuzzParseTime internal/lenient:FuzzScalars
 FUZZTIME    ?= 5s
 
-.PHONY: build install test vet demo fuzz
+.PHONY: build install test vet demo fuzz bench
 
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BINARY) .
@@ -49,3 +49,8 @@ fuzz:
 # From a fresh clone: build, start the sandbox, run example queries, stop.
 demo: build
 	./scripts/demo.sh ./$(BINARY)
+
+# Speed and memory figures against the sandbox (a program, not a timed test).
+BENCH_ROWS  ?= 200000
+bench:
+	$(GO) run ./internal/bench -rows $(BENCH_ROWS)

@@ -92,3 +92,27 @@ func timeWindow(d *plugin.QueryData, column string) (platform.TimeRange, timeran
 	r := timerange.FromQuals(d.Quals, column)
 	return platform.TimeRange{From: r.From, To: r.To}, r, r.CheckNotFuture(column, time.Now())
 }
+
+// listTimed is the list function of every table with a timestamp column: it
+// sends the timestamp quals as the API's window, streams each entry that
+// matches them exactly, and logs a failure under the table's name.
+func listTimed[T any](ctx context.Context, d *plugin.QueryData, name string,
+	list func(*platform.Client, context.Context, platform.TimeRange, platform.Pager, platform.Handler[T]) error,
+	at func(*T) *time.Time, row func(*platform.Client, *T) any) error {
+	window, exact, err := timeWindow(d, "timestamp")
+	if err != nil || exact.Empty {
+		return err // contradictory bounds: nothing can match
+	}
+	client, err := platformClient(ctx, d)
+	if err != nil {
+		plugin.Logger(ctx).Error(name, "connection_error", err)
+		return err
+	}
+	err = list(client, ctx, window, pager(d), stream(ctx, d,
+		func(e *T) bool { return exact.Contains(at(e)) },
+		func(e *T) any { return row(client, e) }))
+	if err != nil {
+		plugin.Logger(ctx).Error(name, "api_error", err)
+	}
+	return err
+}

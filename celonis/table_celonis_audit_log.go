@@ -79,26 +79,11 @@ func newAuditLogRow(e *platform.AuditEntry, version string) *auditLogRow {
 
 func listCelonisAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
 	defer func() { err = scanerr.Final(ctx, err) }()
-	window, exact, err := timeWindow(d, "timestamp")
-	if err != nil {
-		return nil, err
-	}
-	if exact.Empty {
-		return nil, nil // contradictory time bounds: nothing can match
-	}
-	client, err := platformClient(ctx, d)
-	if err != nil {
-		plugin.Logger(ctx).Error("celonis_audit_log.listCelonisAuditLogs", "connection_error", err)
-		return nil, err
-	}
-	err = client.ListAuditLogs(ctx, window, pager(d), stream(ctx, d, func(e *platform.AuditEntry) bool { return exact.Contains(e.Timestamp.Ptr()) }, func(e *platform.AuditEntry) any {
-		return newAuditLogRow(e, client.AuditLogVersion())
-	}))
-	if err != nil {
-		plugin.Logger(ctx).Error("celonis_audit_log.listCelonisAuditLogs", "api_error", err)
-		return nil, err
-	}
-	return nil, nil
+	return nil, listTimed(ctx, d, "celonis_audit_log.listCelonisAuditLogs", (*platform.Client).ListAuditLogs,
+		func(e *platform.AuditEntry) *time.Time { return e.Timestamp.Ptr() },
+		func(c *platform.Client, e *platform.AuditEntry) any {
+			return newAuditLogRow(e, c.AuditLogVersion())
+		})
 }
 
 //// TRANSFORM FUNCTIONS

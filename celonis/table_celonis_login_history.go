@@ -50,25 +50,10 @@ type loginHistoryRow struct {
 
 func listCelonisLoginHistory(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
 	defer func() { err = scanerr.Final(ctx, err) }()
-	window, exact, err := timeWindow(d, "timestamp")
-	if err != nil {
-		return nil, err
-	}
-	if exact.Empty {
-		return nil, nil
-	}
-	client, err := platformClient(ctx, d)
-	if err != nil {
-		plugin.Logger(ctx).Error("celonis_login_history.listCelonisLoginHistory", "connection_error", err)
-		return nil, err
-	}
-	err = client.ListLoginHistory(ctx, window, pager(d), stream(ctx, d, func(e *platform.LoginEvent) bool { return exact.Contains(e.Timestamp.Ptr()) }, func(e *platform.LoginEvent) any {
-		return &loginHistoryRow{Timestamp: e.Timestamp.Ptr(), EventType: string(e.AuthenticationEventType),
-			Email: string(e.Email), Success: e.Success, Raw: lenient.JSONColumn(e.Raw)}
-	}))
-	if err != nil {
-		plugin.Logger(ctx).Error("celonis_login_history.listCelonisLoginHistory", "api_error", err)
-		return nil, err
-	}
-	return nil, nil
+	return nil, listTimed(ctx, d, "celonis_login_history.listCelonisLoginHistory", (*platform.Client).ListLoginHistory,
+		func(e *platform.LoginEvent) *time.Time { return e.Timestamp.Ptr() },
+		func(c *platform.Client, e *platform.LoginEvent) any {
+			return &loginHistoryRow{Timestamp: e.Timestamp.Ptr(), EventType: string(e.AuthenticationEventType),
+				Email: string(e.Email), Success: e.Success, Raw: lenient.JSONColumn(e.Raw)}
+		})
 }

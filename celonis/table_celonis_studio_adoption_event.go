@@ -57,27 +57,12 @@ type adoptionRow struct {
 
 func listCelonisStudioAdoptionEvents(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
 	defer func() { err = scanerr.Final(ctx, err) }()
-	window, exact, err := timeWindow(d, "timestamp")
-	if err != nil {
-		return nil, err
-	}
-	if exact.Empty {
-		return nil, nil
-	}
-	client, err := platformClient(ctx, d)
-	if err != nil {
-		plugin.Logger(ctx).Error("celonis_studio_adoption_event.listCelonisStudioAdoptionEvents", "connection_error", err)
-		return nil, err
-	}
-	err = client.ListStudioAdoptionEvents(ctx, window, pager(d), stream(ctx, d, func(e *platform.AdoptionEvent) bool { return exact.Contains(e.Timestamp.Ptr()) }, func(e *platform.AdoptionEvent) any {
-		return &adoptionRow{Timestamp: e.Timestamp.Ptr(), ID: string(e.ID), EventType: string(e.EventType),
-			UserID: string(e.UserID), UserEmail: string(e.UserEmail), AssetID: string(e.AssetID),
-			AssetType: string(e.AssetType), AssetName: string(e.AssetName), PackageKey: string(e.PackageKey),
-			SpaceID: string(e.SpaceID), Raw: lenient.JSONColumn(e.Raw)}
-	}))
-	if err != nil {
-		plugin.Logger(ctx).Error("celonis_studio_adoption_event.listCelonisStudioAdoptionEvents", "api_error", err)
-		return nil, err
-	}
-	return nil, nil
+	return nil, listTimed(ctx, d, "celonis_studio_adoption_event.listCelonisStudioAdoptionEvents", (*platform.Client).ListStudioAdoptionEvents,
+		func(e *platform.AdoptionEvent) *time.Time { return e.Timestamp.Ptr() },
+		func(c *platform.Client, e *platform.AdoptionEvent) any {
+			return &adoptionRow{Timestamp: e.Timestamp.Ptr(), ID: string(e.ID), EventType: string(e.EventType),
+				UserID: string(e.UserID), UserEmail: string(e.UserEmail), AssetID: string(e.AssetID),
+				AssetType: string(e.AssetType), AssetName: string(e.AssetName), PackageKey: string(e.PackageKey),
+				SpaceID: string(e.SpaceID), Raw: lenient.JSONColumn(e.Raw)}
+		})
 }

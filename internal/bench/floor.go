@@ -9,9 +9,14 @@ import (
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/inproc"
 )
 
-// captured holds celonis_audit_log's rows as its list function streamed
-// them: the decoded row values the SDK then turns into columns.
+// captured holds celonis_audit_log's first rows as its list function
+// streamed them: the decoded row values the SDK then turns into columns.
+// The floor cycles through them, so that its own heap stays small (the SDK
+// frees OS memory every 100 rows, at a cost that grows with the heap).
 var captured []any
+
+// floorRows is how many rows the floor streams.
+var floorRows int
 
 // withFloor is the plugin plus two tables with celonis_audit_log's exact
 // columns and transforms: one whose list call records the rows the real one
@@ -27,7 +32,9 @@ func withFloor() plugin.PluginFunc {
 		rec.List = &plugin.ListConfig{Hydrate: func(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData) (any, error) {
 			stream := d.StreamListItem
 			d.StreamListItem = func(ctx context.Context, items ...any) {
-				captured = append(captured, items...)
+				if len(captured) < 1000 {
+					captured = append(captured, items...)
+				}
 				stream(ctx, items...)
 			}
 			return realList(ctx, d, h)
@@ -35,8 +42,8 @@ func withFloor() plugin.PluginFunc {
 		floor := *real
 		floor.Name = "bench_floor_audit_log"
 		floor.List = &plugin.ListConfig{Hydrate: func(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
-			for _, item := range captured {
-				d.StreamListItem(ctx, item)
+			for i := 0; i < floorRows; i++ {
+				d.StreamListItem(ctx, captured[i%len(captured)])
 			}
 			return nil, nil
 		}}

@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,10 +28,10 @@ import (
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/sandbox"
 )
 
-const (
-	bigScan = 200000
-	appKey  = "sandbox-app-key"
-)
+const appKey = "sandbox-app-key"
+
+// bigScan is the size of the full scans; the figure is 200,000.
+var bigScan = flag.Int("rows", 200000, "rows of the full scans")
 
 type figure struct {
 	name  string
@@ -50,22 +51,23 @@ func main() {
 	// sides of every ratio run with it.
 	os.Setenv("STEAMPIPE_FREE_MEM_INTERVAL", "100")
 	os.Setenv("STEAMPIPE_LOG_LEVEL", "off")
+	flag.Parse()
+	floorRows = *bigScan
 	ctx := context.Background()
 	start := time.Now()
 
 	fmt.Fprintf(os.Stderr, "bench: %d CPUs, %s, %s/%s\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	big, bigURL := serve(sandbox.CelonisOptions{AuditEvents: bigScan, Start: time.Now().Add(-365 * 24 * time.Hour), Span: 365 * 24 * time.Hour})
+	big, bigURL := serve(sandbox.CelonisOptions{AuditEvents: *bigScan, Start: time.Now().Add(-365 * 24 * time.Hour), Span: 365 * 24 * time.Hour})
 	auditCols := []string{"timestamp", "event", "user_id", "user_email", "user_role", "ip_address", "port", "message", "diff_old_value", "diff_new_value", "event_key", "api_version", "raw"}
 
 	// 1. SDK floor: the real table against a stand-in that streams the same
 	// rows, already decoded, through the same SDK path.
 	runner := mustRunner(withFloor(), config(bigURL))
 	n, dPlugin := scan(ctx, runner, "celonis_audit_log", auditCols, nil)
-	captured = nil
 	capture(ctx, runner, auditCols)
 	nf, dFloor := scan(ctx, runner, "bench_floor_audit_log", auditCols, nil)
-	if nf != n || n != bigScan {
-		fail("floor scan returned %d rows, plugin %d, want %d", nf, n, bigScan)
+	if nf != n || n != *bigScan {
+		fail("floor scan returned %d rows, plugin %d, want %d", nf, n, *bigScan)
 	}
 	pluginRate, floorRate := rate(n, dPlugin), rate(nf, dFloor)
 	record("sdk_floor_ratio", pluginRate/floorRate, fmt.Sprintf("plugin %.0f rows/s, SDK floor %.0f rows/s", pluginRate, floorRate))
@@ -82,7 +84,7 @@ func main() {
 	}
 	record("sql_overhead_ratio", rate(qn, dQuery)/pluginRate, fmt.Sprintf("query jsonl %.0f rows/s", rate(qn, dQuery)))
 
-	// 4. Heap: peak of a 200,000-row scan minus that of a 10,000-row scan.
+	// 4. Heap: peak of the full scan minus that of a 10,000-row scan.
 	small, smallURL := serve(sandbox.CelonisOptions{AuditEvents: 10000})
 	_ = small
 	hSmall := peakHeap(func() { scan(ctx, mustRunner(celonis.Plugin, config(smallURL)), "celonis_audit_log", auditCols, nil) })
