@@ -48,9 +48,11 @@ func connectionConfig(d *plugin.QueryData) *config.Config {
 	return config.FromConnection(d.Connection.Config)
 }
 
-// pager sizes pages to the SQL limit (never above the API's cap) and waits
-// on the connection's rate limiter before every page.
-func pager(d *plugin.QueryData) platform.Pager {
+// pager sizes pages to the SQL limit (never above the API's cap), waits
+// on the connection's rate limiter before every page, and tells the client
+// how many rows the query still wants, so that it fetches ahead only when
+// they are needed.
+func pager(ctx context.Context, d *plugin.QueryData) platform.Pager {
 	size := platform.MaxPageSize
 	if d.QueryContext.Limit != nil && *d.QueryContext.Limit > 0 && *d.QueryContext.Limit < int64(size) {
 		size = int(*d.QueryContext.Limit)
@@ -61,6 +63,7 @@ func pager(d *plugin.QueryData) platform.Pager {
 			d.WaitForListRateLimit(ctx)
 			return ctx.Err()
 		},
+		Remaining: func() int64 { return d.RowsRemaining(ctx) },
 	}
 }
 
@@ -108,7 +111,7 @@ func listTimed[T any](ctx context.Context, d *plugin.QueryData, name string,
 		plugin.Logger(ctx).Error(name, "connection_error", err)
 		return err
 	}
-	err = list(client, ctx, window, pager(d), stream(ctx, d,
+	err = list(client, ctx, window, pager(ctx, d), stream(ctx, d,
 		func(e *T) bool { return exact.Contains(at(e)) },
 		func(e *T) any { return row(client, e) }))
 	if err != nil {

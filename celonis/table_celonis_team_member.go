@@ -84,7 +84,7 @@ func listCelonisTeamMembers(ctx context.Context, d *plugin.QueryData, _ *plugin.
 		plugin.Logger(ctx).Error("celonis_team_member.listCelonisTeamMembers", "connection_error", err)
 		return nil, err
 	}
-	err = client.ListMembers(ctx, include, pager(d), stream(ctx, d, nil, func(m *platform.Member) any {
+	err = client.ListMembers(ctx, include, pager(ctx, d), stream(ctx, d, nil, func(m *platform.Member) any {
 		return newTeamMemberRow(m, include)
 	}))
 	if err != nil {

@@ -13,6 +13,55 @@ import (
 type Pager struct {
 	PageSize   int
 	BeforePage func(context.Context) error
+	// Remaining, when set, says how many more rows the caller wants; the
+	// next page is fetched while this one streams only if it wants more
+	// than this page holds.
+	Remaining func() int64
+}
+
+// prefetch reports whether the page after one of n entries is worth
+// fetching before the caller has seen this one.
+func (p Pager) prefetch(n int) bool {
+	return p.Remaining == nil || p.Remaining() > int64(n)
+}
+
+// ahead fetches one page in the background; the loops overlap the next
+// page's request with streaming the current one, so API latency and the
+// caller's per-row work add up no more than either does alone.
+type ahead[P any] struct {
+	done   chan struct{}
+	page   P
+	status int
+	digest [32]byte
+	err    error
+	cancel context.CancelFunc
+}
+
+func fetchAhead[P any](ctx context.Context, p Pager, get func(context.Context, *P) (int, [32]byte, error)) *ahead[P] {
+	ctx, cancel := context.WithCancel(ctx)
+	a := &ahead[P]{done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(a.done)
+		if a.err = p.before(ctx); a.err == nil {
+			a.status, a.digest, a.err = get(ctx, &a.page)
+		}
+	}()
+	return a
+}
+
+// wait returns the fetched page.
+func (a *ahead[P]) wait() (*P, int, [32]byte, error) {
+	<-a.done
+	a.cancel()
+	return &a.page, a.status, a.digest, a.err
+}
+
+// drop abandons a fetch the loop no longer needs and waits for it to end.
+func (a *ahead[P]) drop() {
+	if a != nil {
+		a.cancel()
+		<-a.done
+	}
 }
 
 func (p Pager) size() int {
@@ -51,19 +100,22 @@ const maxEmptyCursorPages = 5
 // pageToken, then each nextPageToken as pageToken until none comes back.
 func cursorLoop[T any](ctx context.Context, c *Client, ep endpoint, path string, base url.Values, p Pager, h Handler[T]) error {
 	seen := map[string]bool{}
-	token := ""
 	empty := 0
-	for pageNo := 0; ; pageNo++ {
-		if err := p.before(ctx); err != nil {
-			return err
-		}
+	get := func(token string) *ahead[cursorPage[T]] {
 		q := cloneValues(base)
 		q.Set("pageSize", strconv.Itoa(p.size()))
 		if token != "" {
 			q.Set("pageToken", token)
 		}
-		var page cursorPage[T]
-		status, _, err := c.get(ctx, ep, path, q, &page)
+		return fetchAhead(ctx, p, func(ctx context.Context, page *cursorPage[T]) (int, [32]byte, error) {
+			return c.get(ctx, ep, path, q, page)
+		})
+	}
+	next := get("")
+	defer func() { next.drop() }()
+	for pageNo := 0; ; pageNo++ {
+		page, status, _, err := next.wait()
+		next = nil
 		if err != nil {
 			return err
 		}
@@ -77,26 +129,29 @@ func cursorLoop[T any](ctx context.Context, c *Client, ep endpoint, path string,
 		if len(items) > p.size() {
 			return fmt.Errorf("celonis: GET %s: HTTP %d: the API returned %d entries for pageSize %d", path, status, len(items), p.size())
 		}
-		if !h(items) {
-			return nil
-		}
-		next := string(page.NextPageToken)
-		if next == "" {
-			return nil
-		}
-		if seen[next] || next == token {
-			return fmt.Errorf("celonis: GET %s: the API returned the page token of an earlier page again after page %d; stopping rather than looping", path, pageNo)
-		}
-		seen[next] = true
-		if len(items) == 0 {
-			empty++
-			if empty >= maxEmptyCursorPages {
-				return fmt.Errorf("celonis: GET %s: %d pages in a row had no entries but a new page token; stopping rather than looping", path, empty)
+		token := string(page.NextPageToken)
+		if token != "" {
+			if seen[token] {
+				return fmt.Errorf("celonis: GET %s: the API returned the page token of an earlier page again after page %d; stopping rather than looping", path, pageNo)
 			}
-		} else {
-			empty = 0
+			seen[token] = true
+			if len(items) == 0 {
+				if empty++; empty >= maxEmptyCursorPages {
+					return fmt.Errorf("celonis: GET %s: %d pages in a row had no entries but a new page token; stopping rather than looping", path, empty)
+				}
+			} else {
+				empty = 0
+			}
+			if p.prefetch(len(items)) {
+				next = get(token)
+			}
 		}
-		token = next
+		if !h(items) || token == "" {
+			return nil
+		}
+		if next == nil {
+			next = get(token)
+		}
 	}
 }
 
