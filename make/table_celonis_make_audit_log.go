@@ -119,11 +119,7 @@ func newAuditLogRow(e *makeapi.AuditLog) *auditLogRow {
 
 func listMakeAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
 	defer func() { err = scanerr.Final(ctx, err) }()
-	org, err := matrixOrganization(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	c, err := client(ctx, d)
+	org, c, err := organizationClient(ctx, d)
 	if err != nil {
 		return nil, err
 	}
@@ -302,15 +298,21 @@ func orgError(org int64, err error) error {
 	return err
 }
 
+// organizationClient returns this call's organization and the client.
+func organizationClient(ctx context.Context, d *plugin.QueryData) (int64, *makeapi.Client, error) {
+	org, err := matrixOrganization(ctx, d)
+	if err != nil {
+		return 0, nil, err
+	}
+	c, err := client(ctx, d)
+	return org, c, err
+}
+
 //// HYDRATE FUNCTIONS
 
 func getMakeAuditLog(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
 	defer func() { err = scanerr.Final(ctx, err) }()
-	org, err := matrixOrganization(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	c, err := client(ctx, d)
+	org, c, err := organizationClient(ctx, d)
 	if err != nil {
 		return nil, err
 	}
