@@ -56,9 +56,8 @@ type Client struct {
 	tokMu  sync.Mutex
 	tokens map[string]*oauth2.Token // by scope
 
-	auditV1Fallback atomic.Bool  // v2 answered 404 once: read v1 from then on
-	pathChoice      sync.Map     // endpoint name -> index into endpoint.paths that answered
-	requests        atomic.Int64 // HTTP requests sent
+	auditV1Fallback atomic.Bool // v2 answered 404 once: read v1 from then on
+	pathChoice      sync.Map    // endpoint name -> index into endpoint.paths that answered
 }
 
 // New builds a client for a resolved connection.
@@ -76,9 +75,6 @@ func New(cfg *config.Celonis, o Options) *Client {
 	return &Client{cfg: *cfg, opts: o, http: o.HTTPClient, log: o.Logger, tokens: map[string]*oauth2.Token{},
 		redact: httpx.NewRedactor(cfg.Secrets()...)}
 }
-
-// Requests returns how many HTTP requests (token requests included) the client sent.
-func (c *Client) Requests() int64 { return c.requests.Load() }
 
 // endpoint describes one API: where it lives and what access it needs.
 type endpoint struct {
@@ -129,7 +125,6 @@ func (c *Client) token(ctx context.Context, scope string, renew bool) (string, e
 	var tok *oauth2.Token
 	var lastErr error
 	_, _, err := httpx.Do(ctx, c.opts.Retry, func(context.Context) (*httpx.Response, error) {
-		c.requests.Add(1)
 		tok, lastErr = cc.Token(hctx)
 		var re *oauth2.RetrieveError
 		if errors.As(lastErr, &re) && re.Response != nil {
@@ -199,7 +194,7 @@ func (c *Client) get(ctx context.Context, ep endpoint, path string, q url.Values
 		resp, attempts, err := httpx.Get{Vendor: "celonis", Client: c.http, Policy: c.opts.Retry,
 			Base: c.cfg.URL.String(), Path: path, Query: q,
 			Header: http.Header{"Authorization": {auth}, "User-Agent": {c.opts.UserAgent}},
-			Log:    c.log, Redact: c.Redact, Count: &c.requests}.Do(ctx)
+			Log:    c.log, Redact: c.Redact}.Do(ctx)
 		if err != nil {
 			return 0, zero, err
 		}

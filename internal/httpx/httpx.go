@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -265,7 +264,6 @@ type Get struct {
 	Before func(context.Context) error // run before every attempt (a rate limiter)
 	Log    Logger
 	Redact func(string) string // scrubs secrets from error text
-	Count  *atomic.Int64       // counts requests sent
 }
 
 // Do sends the GET, retrying 429, 5xx and transport errors within the
@@ -294,9 +292,6 @@ func (g Get) Do(ctx context.Context) (*Response, int, error) {
 			req.Header[k] = v
 		}
 		req.Header.Set("Accept", "application/json")
-		if g.Count != nil {
-			g.Count.Add(1)
-		}
 		start := time.Now()
 		r, err := Send(g.Client, req)
 		if err == nil {

@@ -114,16 +114,6 @@ func (e *Engine) Close() error {
 	return e.db.Close()
 }
 
-// Tables returns the table names, sorted.
-func (e *Engine) Tables() []string {
-	var out []string
-	for n := range e.tables {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Column is one result column: its name and the declared type of the
 // table column it comes from ("JSON TEXT", "TIMESTAMP TEXT", "BOOLEAN
 // INTEGER", "TEXT", "INTEGER", "REAL"), or "" for an expression.

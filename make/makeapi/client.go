@@ -46,7 +46,6 @@ type Client struct {
 	limiters map[string]*rate.Limiter // per organization (or team, when its organization is unknown)
 	apiLimit sync.Map                 // organization ID -> license.apiLimit seen in GET /organizations
 
-	requests atomic.Int64
 }
 
 // auditPrefixes are the documented path and the one Make's own SDK calls.
@@ -67,9 +66,6 @@ func New(cfg *config.Make, o Options) *Client {
 	return &Client{cfg: *cfg, base: cfg.URL.String() + "/api/v2", opts: o, http: o.HTTPClient, log: o.Logger,
 		redact: httpx.NewRedactor(cfg.Secrets()...), limiters: map[string]*rate.Limiter{}}
 }
-
-// Requests returns how many HTTP requests the client sent.
-func (c *Client) Requests() int64 { return c.requests.Load() }
 
 // Redact replaces the API token with ***.
 func (c *Client) Redact(s string) string { return c.redact.Redact(s) }
@@ -124,7 +120,7 @@ func (c *Client) get(ctx context.Context, s Scope, path string, q url.Values, ou
 		Base: c.base, Path: path, Query: q,
 		Header: http.Header{"Authorization": {"Token " + c.cfg.Token}, "User-Agent": {c.opts.UserAgent}},
 		Before: func(ctx context.Context) error { return c.wait(ctx, s) },
-		Log:    c.log, Redact: c.Redact, Count: &c.requests}.Do(ctx)
+		Log:    c.log, Redact: c.Redact}.Do(ctx)
 	if err != nil {
 		return 0, zero, err
 	}
