@@ -49,10 +49,11 @@ func connectionConfig(d *plugin.QueryData) *config.Config {
 }
 
 // pager sizes pages to the SQL limit (never above the API's cap), waits
-// on the connection's rate limiter before every page, and tells the client
-// how many rows the query still wants, so that it fetches ahead only when
-// they are needed.
+// on the connection's rate limiter before every page, tells the client how
+// many rows the query still wants, so that it fetches ahead only when they
+// are needed, and how many requests it may keep in flight.
 func pager(ctx context.Context, d *plugin.QueryData) platform.Pager {
+	h, _ := connectionConfig(d).ResolveHTTP() // validated when the client was made
 	size := platform.MaxPageSize
 	if d.QueryContext.Limit != nil && *d.QueryContext.Limit > 0 && *d.QueryContext.Limit < int64(size) {
 		size = int(*d.QueryContext.Limit)
@@ -63,7 +64,8 @@ func pager(ctx context.Context, d *plugin.QueryData) platform.Pager {
 			d.WaitForListRateLimit(ctx)
 			return ctx.Err()
 		},
-		Remaining: func() int64 { return d.RowsRemaining(ctx) },
+		Remaining:   func() int64 { return d.RowsRemaining(ctx) },
+		Concurrency: h.Concurrency,
 	}
 }
 

@@ -4,10 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/celonis-audit/steampipe-plugin-celonis/config"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/inproc"
 )
 
@@ -61,11 +63,18 @@ func TestSpcFileMatchesTheSchema(t *testing.T) {
 			body = append(body, m[1]+" = "+m[2])
 		}
 	}
-	for _, want := range []string{"url", "client_id", "client_secret", "app_key", "api_key", "audit_log_api_version",
-		"make_api_token", "make_url", "make_organization_ids", "make_rate_limit_per_minute",
-		"max_error_retry_attempts", "min_error_retry_delay", "request_timeout"} {
+	index, err := os.ReadFile("../docs/index.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := reflect.TypeOf(config.Config{})
+	for i := 0; i < ct.NumField(); i++ {
+		want, _, _ := strings.Cut(ct.Field(i).Tag.Get("hcl"), ",")
 		if !seen[want] {
 			t.Errorf("celonis.spc does not document %s", want)
+		}
+		if !strings.Contains(string(index), "`"+want+"`") {
+			t.Errorf("docs/index.md does not document %s", want)
 		}
 	}
 	if _, err := inproc.New(Plugin, strings.Join(body, "\n")); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin/transform"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis/platform"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/column"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/timerange"
@@ -28,19 +29,19 @@ func tableCelonisAuditLog(_ context.Context) *plugin.Table {
 			},
 		},
 		Columns: []*plugin.Column{
-			{Name: "timestamp", Type: proto.ColumnType_TIMESTAMP, Description: "Time the event happened.", Transform: transform.FromField("Timestamp")},
-			{Name: "event", Type: proto.ColumnType_STRING, Description: "Type of the event, such as STUDIO_NODE_UPDATED.", Transform: transform.FromField("Event").NullIfZero()},
-			{Name: "user_id", Type: proto.ColumnType_STRING, Description: "ID of the user who caused the event.", Transform: transform.FromField("UserID").NullIfZero()},
-			{Name: "user_email", Type: proto.ColumnType_STRING, Description: "Email of the user who caused the event, when the API names one.", Transform: transform.FromField("UserEmail").NullIfZero()},
-			{Name: "user_role", Type: proto.ColumnType_STRING, Description: "Team role of the user at the time of the event.", Transform: transform.FromField("UserRole").NullIfZero()},
-			{Name: "ip_address", Type: proto.ColumnType_STRING, Description: "IP address the event came from, when recorded.", Transform: transform.FromField("IPAddress").NullIfZero()},
-			{Name: "port", Type: proto.ColumnType_STRING, Description: "Port the event came from, when recorded.", Transform: transform.FromField("Port").NullIfZero()},
-			{Name: "message", Type: proto.ColumnType_JSON, Description: "Event-specific details as a JSON object.", Transform: transform.FromField("Message")},
-			{Name: "diff_old_value", Type: proto.ColumnType_STRING, Description: "Value before the change, for events that record a diff.", Transform: transform.FromField("DiffOldValue").NullIfZero()},
-			{Name: "diff_new_value", Type: proto.ColumnType_STRING, Description: "Value after the change, for events that record a diff.", Transform: transform.FromField("DiffNewValue").NullIfZero()},
+			{Name: "timestamp", Type: proto.ColumnType_TIMESTAMP, Description: "Time the event happened.", Transform: column.Field("Timestamp")},
+			{Name: "event", Type: proto.ColumnType_STRING, Description: "Type of the event, such as STUDIO_NODE_UPDATED.", Transform: column.Field("Event").NullIfZero()},
+			{Name: "user_id", Type: proto.ColumnType_STRING, Description: "ID of the user who caused the event.", Transform: column.Field("UserID").NullIfZero()},
+			{Name: "user_email", Type: proto.ColumnType_STRING, Description: "Email of the user who caused the event, when the API names one.", Transform: column.Field("UserEmail").NullIfZero()},
+			{Name: "user_role", Type: proto.ColumnType_STRING, Description: "Team role of the user at the time of the event.", Transform: column.Field("UserRole").NullIfZero()},
+			{Name: "ip_address", Type: proto.ColumnType_STRING, Description: "IP address the event came from, when recorded.", Transform: column.Field("IPAddress").NullIfZero()},
+			{Name: "port", Type: proto.ColumnType_STRING, Description: "Port the event came from, when recorded.", Transform: column.Field("Port").NullIfZero()},
+			{Name: "message", Type: proto.ColumnType_JSON, Description: "Event-specific details as a JSON object.", Transform: column.Field("Message")},
+			{Name: "diff_old_value", Type: proto.ColumnType_STRING, Description: "Value before the change, for events that record a diff.", Transform: column.Field("DiffOldValue").NullIfZero()},
+			{Name: "diff_new_value", Type: proto.ColumnType_STRING, Description: "Value after the change, for events that record a diff.", Transform: column.Field("DiffNewValue").NullIfZero()},
 			{Name: "event_key", Type: proto.ColumnType_STRING, Description: "Stable key of the entry (a hash of its JSON), for deduplicating repeated exports.", Transform: transform.FromP(auditEventKey, nil)},
-			{Name: "api_version", Type: proto.ColumnType_STRING, Description: "Audit Log API version the entry was read from (v2 or v1).", Transform: transform.FromField("APIVersion").NullIfZero()},
-			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The entry exactly as the API sent it.", Transform: transform.FromField("Raw")},
+			{Name: "api_version", Type: proto.ColumnType_STRING, Description: "Audit Log API version the entry was read from (v2 or v1).", Transform: column.Field("APIVersion").NullIfZero()},
+			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The entry exactly as the API sent it.", Transform: column.Field("Raw")},
 		},
 	}
 }

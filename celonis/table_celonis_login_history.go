@@ -6,9 +6,9 @@ import (
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
-	"github.com/turbot/steampipe-plugin-sdk/v5/plugin/transform"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis/platform"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/column"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/timerange"
@@ -28,11 +28,11 @@ func tableCelonisLoginHistory(_ context.Context) *plugin.Table {
 			},
 		},
 		Columns: []*plugin.Column{
-			{Name: "timestamp", Type: proto.ColumnType_TIMESTAMP, Description: "Time of the authentication event.", Transform: transform.FromField("Timestamp")},
-			{Name: "event_type", Type: proto.ColumnType_STRING, Description: "Kind of authentication event, such as LOGIN, LOGIN_SSO, LOGOUT or BAD_CREDENTIALS.", Transform: transform.FromField("EventType").NullIfZero()},
-			{Name: "email", Type: proto.ColumnType_STRING, Description: "Email of the account that tried to authenticate.", Transform: transform.FromField("Email").NullIfZero()},
-			{Name: "success", Type: proto.ColumnType_BOOL, Description: "True if the authentication succeeded.", Transform: transform.FromField("Success")},
-			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The entry exactly as the API sent it.", Transform: transform.FromField("Raw")},
+			{Name: "timestamp", Type: proto.ColumnType_TIMESTAMP, Description: "Time of the authentication event.", Transform: column.Field("Timestamp")},
+			{Name: "event_type", Type: proto.ColumnType_STRING, Description: "Kind of authentication event, such as LOGIN, LOGIN_SSO, LOGOUT or BAD_CREDENTIALS.", Transform: column.Field("EventType").NullIfZero()},
+			{Name: "email", Type: proto.ColumnType_STRING, Description: "Email of the account that tried to authenticate.", Transform: column.Field("Email").NullIfZero()},
+			{Name: "success", Type: proto.ColumnType_BOOL, Description: "True if the authentication succeeded.", Transform: column.Field("Success")},
+			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The entry exactly as the API sent it.", Transform: column.Field("Raw")},
 		},
 	}
 }

@@ -6,9 +6,9 @@ import (
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
-	"github.com/turbot/steampipe-plugin-sdk/v5/plugin/transform"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis/platform"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/column"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/timerange"
@@ -29,17 +29,17 @@ func tableCelonisStudioAdoptionEvent(_ context.Context) *plugin.Table {
 			},
 		},
 		Columns: []*plugin.Column{
-			{Name: "timestamp", Type: proto.ColumnType_TIMESTAMP, Description: "Time of the event.", Transform: transform.FromField("Timestamp")},
-			{Name: "id", Type: proto.ColumnType_STRING, Description: "ID of the event, when the API sends one.", Transform: transform.FromField("ID").NullIfZero()},
-			{Name: "event_type", Type: proto.ColumnType_STRING, Description: "Kind of adoption event, such as a view being opened.", Transform: transform.FromField("EventType").NullIfZero()},
-			{Name: "user_id", Type: proto.ColumnType_STRING, Description: "ID of the user the event belongs to.", Transform: transform.FromField("UserID").NullIfZero()},
-			{Name: "user_email", Type: proto.ColumnType_STRING, Description: "Email of the user the event belongs to.", Transform: transform.FromField("UserEmail").NullIfZero()},
-			{Name: "asset_id", Type: proto.ColumnType_STRING, Description: "ID or key of the Studio asset.", Transform: transform.FromField("AssetID").NullIfZero()},
-			{Name: "asset_type", Type: proto.ColumnType_STRING, Description: "Type of the Studio asset, such as VIEW or ANALYSIS.", Transform: transform.FromField("AssetType").NullIfZero()},
-			{Name: "asset_name", Type: proto.ColumnType_STRING, Description: "Name of the Studio asset.", Transform: transform.FromField("AssetName").NullIfZero()},
-			{Name: "package_key", Type: proto.ColumnType_STRING, Description: "Key of the Studio package that holds the asset.", Transform: transform.FromField("PackageKey").NullIfZero()},
-			{Name: "space_id", Type: proto.ColumnType_STRING, Description: "ID of the Studio space that holds the package.", Transform: transform.FromField("SpaceID").NullIfZero()},
-			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The entry exactly as the API sent it.", Transform: transform.FromField("Raw")},
+			{Name: "timestamp", Type: proto.ColumnType_TIMESTAMP, Description: "Time of the event.", Transform: column.Field("Timestamp")},
+			{Name: "id", Type: proto.ColumnType_STRING, Description: "ID of the event, when the API sends one.", Transform: column.Field("ID").NullIfZero()},
+			{Name: "event_type", Type: proto.ColumnType_STRING, Description: "Kind of adoption event, such as a view being opened.", Transform: column.Field("EventType").NullIfZero()},
+			{Name: "user_id", Type: proto.ColumnType_STRING, Description: "ID of the user the event belongs to.", Transform: column.Field("UserID").NullIfZero()},
+			{Name: "user_email", Type: proto.ColumnType_STRING, Description: "Email of the user the event belongs to.", Transform: column.Field("UserEmail").NullIfZero()},
+			{Name: "asset_id", Type: proto.ColumnType_STRING, Description: "ID or key of the Studio asset.", Transform: column.Field("AssetID").NullIfZero()},
+			{Name: "asset_type", Type: proto.ColumnType_STRING, Description: "Type of the Studio asset, such as VIEW or ANALYSIS.", Transform: column.Field("AssetType").NullIfZero()},
+			{Name: "asset_name", Type: proto.ColumnType_STRING, Description: "Name of the Studio asset.", Transform: column.Field("AssetName").NullIfZero()},
+			{Name: "package_key", Type: proto.ColumnType_STRING, Description: "Key of the Studio package that holds the asset.", Transform: column.Field("PackageKey").NullIfZero()},
+			{Name: "space_id", Type: proto.ColumnType_STRING, Description: "ID of the Studio space that holds the package.", Transform: column.Field("SpaceID").NullIfZero()},
+			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The entry exactly as the API sent it.", Transform: column.Field("Raw")},
 		},
 	}
 }

@@ -7,10 +7,10 @@ import (
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
-	"github.com/turbot/steampipe-plugin-sdk/v5/plugin/transform"
 	"github.com/turbot/steampipe-plugin-sdk/v5/query_cache"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis/platform"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/column"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 )
@@ -31,17 +31,17 @@ func tableCelonisTeamMember(_ context.Context) *plugin.Table {
 			},
 		},
 		Columns: []*plugin.Column{
-			{Name: "user_id", Type: proto.ColumnType_STRING, Description: "ID of the user; matches user_id in celonis_audit_log.", Transform: transform.FromField("UserID").NullIfZero()},
-			{Name: "name", Type: proto.ColumnType_STRING, Description: "Display name of the member.", Transform: transform.FromField("Name").NullIfZero()},
-			{Name: "email", Type: proto.ColumnType_STRING, Description: "Email of the member.", Transform: transform.FromField("Email").NullIfZero()},
-			{Name: "user_role", Type: proto.ColumnType_STRING, Description: "Role of the member in the team, such as ADMIN or MEMBER.", Transform: transform.FromField("UserRole").NullIfZero()},
-			{Name: "status", Type: proto.ColumnType_STRING, Description: "Membership status, such as Active.", Transform: transform.FromField("Status").NullIfZero()},
-			{Name: "last_login", Type: proto.ColumnType_STRING, Description: "Last login as the API writes it (free-form text).", Transform: transform.FromField("LastLogin").NullIfZero()},
-			{Name: "last_login_time", Type: proto.ColumnType_TIMESTAMP, Description: "Last login as a timestamp, when the API's text could be read as one.", Transform: transform.FromField("LastLoginTime")},
-			{Name: "inactivity_period", Type: proto.ColumnType_INT, Description: "Inactivity period of the member, as the API reports it (days).", Transform: transform.FromField("InactivityPeriod")},
-			{Name: "groups", Type: proto.ColumnType_JSON, Description: "Groups the member belongs to, each with its name and team role.", Transform: transform.FromField("Groups")},
-			{Name: "include_internal", Type: proto.ColumnType_BOOL, Description: "Whether internal (Celonis) members were included in the listing; true unless the query sets it to false.", Transform: transform.FromField("IncludeInternal")},
-			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The entry exactly as the API sent it.", Transform: transform.FromField("Raw")},
+			{Name: "user_id", Type: proto.ColumnType_STRING, Description: "ID of the user; matches user_id in celonis_audit_log.", Transform: column.Field("UserID").NullIfZero()},
+			{Name: "name", Type: proto.ColumnType_STRING, Description: "Display name of the member.", Transform: column.Field("Name").NullIfZero()},
+			{Name: "email", Type: proto.ColumnType_STRING, Description: "Email of the member.", Transform: column.Field("Email").NullIfZero()},
+			{Name: "user_role", Type: proto.ColumnType_STRING, Description: "Role of the member in the team, such as ADMIN or MEMBER.", Transform: column.Field("UserRole").NullIfZero()},
+			{Name: "status", Type: proto.ColumnType_STRING, Description: "Membership status, such as Active.", Transform: column.Field("Status").NullIfZero()},
+			{Name: "last_login", Type: proto.ColumnType_STRING, Description: "Last login as the API writes it (free-form text).", Transform: column.Field("LastLogin").NullIfZero()},
+			{Name: "last_login_time", Type: proto.ColumnType_TIMESTAMP, Description: "Last login as a timestamp, when the API's text could be read as one.", Transform: column.Field("LastLoginTime")},
+			{Name: "inactivity_period", Type: proto.ColumnType_INT, Description: "Inactivity period of the member, as the API reports it (days).", Transform: column.Field("InactivityPeriod")},
+			{Name: "groups", Type: proto.ColumnType_JSON, Description: "Groups the member belongs to, each with its name and team role.", Transform: column.Field("Groups")},
+			{Name: "include_internal", Type: proto.ColumnType_BOOL, Description: "Whether internal (Celonis) members were included in the listing; true unless the query sets it to false.", Transform: column.Field("IncludeInternal")},
+			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The entry exactly as the API sent it.", Transform: column.Field("Raw")},
 		},
 	}
 }

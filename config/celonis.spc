@@ -66,4 +66,11 @@ connection "celonis" {
 
   # Timeout of one HTTP request in seconds. Default 60.
   # request_timeout = 60
+
+  # Most requests one scan keeps in flight. A Celonis scan bounded in time
+  # over at least two days is split into up to this many windows fetched at
+  # once, and page loops that know their total fetch this many pages at
+  # once. The `celonis_platform` limiter still bounds requests a second.
+  # Between 1 and 50; default 5.
+  # max_concurrency = 5
 }

@@ -30,6 +30,7 @@ type Config struct {
 	MaxErrorRetryAttempts *int64 `hcl:"max_error_retry_attempts"`
 	MinErrorRetryDelay    *int64 `hcl:"min_error_retry_delay"`
 	RequestTimeout        *int64 `hcl:"request_timeout"`
+	MaxConcurrency        *int64 `hcl:"max_concurrency"`
 }
 
 // NewInstance returns an empty Config for the SDK's HCL parser.
@@ -275,6 +276,10 @@ type HTTP struct {
 	MaxAttempts int
 	MinDelay    time.Duration
 	Timeout     time.Duration
+	// Concurrency is the most requests one scan keeps in flight: the time
+	// windows or pages it fetches at once. The rate limiters still bound
+	// how many requests a second all scans send together.
+	Concurrency int
 }
 
 // Defaults of HTTP.
@@ -282,12 +287,13 @@ const (
 	DefaultMaxErrorRetryAttempts = 5
 	DefaultMinErrorRetryDelay    = 500 // milliseconds
 	DefaultRequestTimeout        = 60  // seconds
+	DefaultMaxConcurrency        = 5
 )
 
 // ResolveHTTP validates the retry and timeout settings.
 func (c *Config) ResolveHTTP() (HTTP, error) {
 	h := HTTP{MaxAttempts: DefaultMaxErrorRetryAttempts, MinDelay: DefaultMinErrorRetryDelay * time.Millisecond,
-		Timeout: DefaultRequestTimeout * time.Second}
+		Timeout: DefaultRequestTimeout * time.Second, Concurrency: DefaultMaxConcurrency}
 	if v := c.MaxErrorRetryAttempts; v != nil {
 		if *v < 1 || *v > 20 {
 			return h, fmt.Errorf("`max_error_retry_attempts` is %d: set it between 1 (no retries) and 20; the default is %d", *v, DefaultMaxErrorRetryAttempts)
@@ -305,6 +311,12 @@ func (c *Config) ResolveHTTP() (HTTP, error) {
 			return h, fmt.Errorf("`request_timeout` is %d: set it in seconds between 1 and 3600; the default is %d", *v, DefaultRequestTimeout)
 		}
 		h.Timeout = time.Duration(*v) * time.Second
+	}
+	if v := c.MaxConcurrency; v != nil {
+		if *v < 1 || *v > 50 {
+			return h, fmt.Errorf("`max_concurrency` is %d: set it between 1 (one request at a time) and 50; the default is %d", *v, DefaultMaxConcurrency)
+		}
+		h.Concurrency = int(*v)
 	}
 	return h, nil
 }

@@ -88,3 +88,28 @@ func TestResolveMake(t *testing.T) {
 		t.Fatalf("http: %v", err)
 	}
 }
+
+func TestResolveHTTP(t *testing.T) {
+	n := func(v int64) *int64 { return &v }
+	h, err := (&Config{}).ResolveHTTP()
+	if err != nil || h.MaxAttempts != DefaultMaxErrorRetryAttempts || h.Concurrency != DefaultMaxConcurrency || h.Timeout.Seconds() != DefaultRequestTimeout {
+		t.Fatalf("defaults: %+v %v", h, err)
+	}
+	if h, err = (&Config{MaxConcurrency: n(12), RequestTimeout: n(3)}).ResolveHTTP(); err != nil || h.Concurrency != 12 || h.Timeout.Seconds() != 3 {
+		t.Fatalf("%+v %v", h, err)
+	}
+	for _, c := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{MaxConcurrency: n(0)}, "`max_concurrency` is 0: set it between 1"},
+		{Config{MaxConcurrency: n(51)}, "`max_concurrency` is 51"},
+		{Config{MaxErrorRetryAttempts: n(0)}, "`max_error_retry_attempts` is 0"},
+		{Config{MinErrorRetryDelay: n(-1)}, "`min_error_retry_delay` is -1"},
+		{Config{RequestTimeout: n(0)}, "`request_timeout` is 0"},
+	} {
+		if _, err := c.cfg.ResolveHTTP(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("err = %v, want %q", err, c.want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin/transform"
 	"github.com/turbot/steampipe-plugin-sdk/v5/query_cache"
 
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/column"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/timerange"
@@ -45,23 +46,23 @@ func tableCelonisMakeAuditLog(_ context.Context) *plugin.Table {
 		},
 		HydrateConfig: []plugin.HydrateConfig{{Func: getMakeAuditLogDetails, Tags: tags}},
 		Columns: []*plugin.Column{
-			{Name: "uuid", Type: proto.ColumnType_STRING, Description: "Unique ID of the audit log entry.", Transform: transform.FromField("UUID")},
-			{Name: "organization_id", Type: proto.ColumnType_INT, Description: "ID of the organization the entry belongs to.", Transform: transform.FromField("OrganizationID")},
-			{Name: "organization_name", Type: proto.ColumnType_STRING, Description: "Name of the organization the entry belongs to.", Transform: transform.FromField("OrganizationName").NullIfZero()},
-			{Name: "team_id", Type: proto.ColumnType_INT, Description: "ID of the team the entry belongs to; null for organization-level events.", Transform: transform.FromField("TeamID")},
-			{Name: "team_name", Type: proto.ColumnType_STRING, Description: "Name of the team the entry belongs to.", Transform: transform.FromField("TeamName").NullIfZero()},
-			{Name: "event_name", Type: proto.ColumnType_STRING, Description: "Event that was audited, such as webhook_created or key_deleted.", Transform: transform.FromField("EventName").NullIfZero()},
-			{Name: "actor_id", Type: proto.ColumnType_INT, Description: "ID of the user who caused the event.", Transform: transform.FromField("ActorID")},
-			{Name: "actor_name", Type: proto.ColumnType_STRING, Description: "Name of the user who caused the event; null when anonymized.", Transform: transform.FromField("ActorName").NullIfZero()},
-			{Name: "actor_email", Type: proto.ColumnType_STRING, Description: "Email of the user who caused the event; null when anonymized.", Transform: transform.FromField("ActorEmail").NullIfZero()},
-			{Name: "actor_anonymized", Type: proto.ColumnType_BOOL, Description: "True if Make anonymized the actor (a deleted user, say).", Transform: transform.FromField("ActorAnonymized")},
-			{Name: "target_id", Type: proto.ColumnType_STRING, Description: "ID of the object the event acted on.", Transform: transform.FromField("TargetID").NullIfZero()},
-			{Name: "version_from", Type: proto.ColumnType_STRING, Description: "Version of the object before the change, for versioned objects.", Transform: transform.FromField("VersionFrom").NullIfZero()},
-			{Name: "version_to", Type: proto.ColumnType_STRING, Description: "Version of the object after the change, for versioned objects.", Transform: transform.FromField("VersionTo").NullIfZero()},
-			{Name: "created_at", Type: proto.ColumnType_TIMESTAMP, Description: "Time Make recorded the entry.", Transform: transform.FromField("CreatedAt")},
-			{Name: "triggered_at", Type: proto.ColumnType_TIMESTAMP, Description: "Time the event happened.", Transform: transform.FromField("TriggeredAt")},
+			{Name: "uuid", Type: proto.ColumnType_STRING, Description: "Unique ID of the audit log entry.", Transform: column.Field("UUID")},
+			{Name: "organization_id", Type: proto.ColumnType_INT, Description: "ID of the organization the entry belongs to.", Transform: column.Field("OrganizationID")},
+			{Name: "organization_name", Type: proto.ColumnType_STRING, Description: "Name of the organization the entry belongs to.", Transform: column.Field("OrganizationName").NullIfZero()},
+			{Name: "team_id", Type: proto.ColumnType_INT, Description: "ID of the team the entry belongs to; null for organization-level events.", Transform: column.Field("TeamID")},
+			{Name: "team_name", Type: proto.ColumnType_STRING, Description: "Name of the team the entry belongs to.", Transform: column.Field("TeamName").NullIfZero()},
+			{Name: "event_name", Type: proto.ColumnType_STRING, Description: "Event that was audited, such as webhook_created or key_deleted.", Transform: column.Field("EventName").NullIfZero()},
+			{Name: "actor_id", Type: proto.ColumnType_INT, Description: "ID of the user who caused the event.", Transform: column.Field("ActorID")},
+			{Name: "actor_name", Type: proto.ColumnType_STRING, Description: "Name of the user who caused the event; null when anonymized.", Transform: column.Field("ActorName").NullIfZero()},
+			{Name: "actor_email", Type: proto.ColumnType_STRING, Description: "Email of the user who caused the event; null when anonymized.", Transform: column.Field("ActorEmail").NullIfZero()},
+			{Name: "actor_anonymized", Type: proto.ColumnType_BOOL, Description: "True if Make anonymized the actor (a deleted user, say).", Transform: column.Field("ActorAnonymized")},
+			{Name: "target_id", Type: proto.ColumnType_STRING, Description: "ID of the object the event acted on.", Transform: column.Field("TargetID").NullIfZero()},
+			{Name: "version_from", Type: proto.ColumnType_STRING, Description: "Version of the object before the change, for versioned objects.", Transform: column.Field("VersionFrom").NullIfZero()},
+			{Name: "version_to", Type: proto.ColumnType_STRING, Description: "Version of the object after the change, for versioned objects.", Transform: column.Field("VersionTo").NullIfZero()},
+			{Name: "created_at", Type: proto.ColumnType_TIMESTAMP, Description: "Time Make recorded the entry.", Transform: column.Field("CreatedAt")},
+			{Name: "triggered_at", Type: proto.ColumnType_TIMESTAMP, Description: "Time the event happened.", Transform: column.Field("TriggeredAt")},
 			{Name: "details", Type: proto.ColumnType_JSON, Description: "Event-specific details, read from the entry's detail endpoint.", Hydrate: getMakeAuditLogDetails, Transform: transform.FromValue()},
-			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The entry exactly as the API sent it.", Transform: transform.FromField("Raw")},
+			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The entry exactly as the API sent it.", Transform: column.Field("Raw")},
 		},
 	}
 }
@@ -201,7 +202,7 @@ func listScope(ctx context.Context, d *plugin.QueryData, c *makeapi.Client, q ma
 	p := makeapi.Pager{BeforePage: func(ctx context.Context) error {
 		d.WaitForListRateLimit(ctx)
 		return ctx.Err()
-	}}
+	}, Remaining: func() int64 { return d.RowsRemaining(ctx) }}
 	if d.QueryContext.Limit != nil && *d.QueryContext.Limit > 0 && *d.QueryContext.Limit < makeapi.MaxPageSize {
 		p.PageSize = int(*d.QueryContext.Limit)
 	}

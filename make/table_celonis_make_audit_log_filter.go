@@ -7,9 +7,9 @@ import (
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
-	"github.com/turbot/steampipe-plugin-sdk/v5/plugin/transform"
 	"github.com/turbot/steampipe-plugin-sdk/v5/query_cache"
 
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/column"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 	"github.com/celonis-audit/steampipe-plugin-celonis/make/makeapi"
@@ -32,14 +32,14 @@ func tableCelonisMakeAuditLogFilter(_ context.Context) *plugin.Table {
 			},
 		},
 		Columns: []*plugin.Column{
-			{Name: "organization_id", Type: proto.ColumnType_INT, Description: "ID of the organization whose filters these are; null when only a team was asked.", Transform: transform.FromField("OrganizationID")},
-			{Name: "team_id", Type: proto.ColumnType_INT, Description: "ID of the team whose filters these are, when the team's filters were asked.", Transform: transform.FromField("TeamID")},
-			{Name: "filter_type", Type: proto.ColumnType_STRING, Description: "Kind of filter value: event, user or team.", Transform: transform.FromField("FilterType")},
-			{Name: "value", Type: proto.ColumnType_STRING, Description: "Value to filter by: the event name, the user ID or the team ID.", Transform: transform.FromField("Value").NullIfZero()},
-			{Name: "label", Type: proto.ColumnType_STRING, Description: "Readable name: the event label, the user name or the team name.", Transform: transform.FromField("Label").NullIfZero()},
-			{Name: "email", Type: proto.ColumnType_STRING, Description: "Email of the user, for user filters.", Transform: transform.FromField("Email").NullIfZero()},
-			{Name: "header", Type: proto.ColumnType_STRING, Description: "Group the event belongs to, for event filters.", Transform: transform.FromField("Header").NullIfZero()},
-			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The filter item exactly as the API sent it.", Transform: transform.FromField("Raw")},
+			{Name: "organization_id", Type: proto.ColumnType_INT, Description: "ID of the organization whose filters these are; null when only a team was asked.", Transform: column.Field("OrganizationID")},
+			{Name: "team_id", Type: proto.ColumnType_INT, Description: "ID of the team whose filters these are, when the team's filters were asked.", Transform: column.Field("TeamID")},
+			{Name: "filter_type", Type: proto.ColumnType_STRING, Description: "Kind of filter value: event, user or team.", Transform: column.Field("FilterType")},
+			{Name: "value", Type: proto.ColumnType_STRING, Description: "Value to filter by: the event name, the user ID or the team ID.", Transform: column.Field("Value").NullIfZero()},
+			{Name: "label", Type: proto.ColumnType_STRING, Description: "Readable name: the event label, the user name or the team name.", Transform: column.Field("Label").NullIfZero()},
+			{Name: "email", Type: proto.ColumnType_STRING, Description: "Email of the user, for user filters.", Transform: column.Field("Email").NullIfZero()},
+			{Name: "header", Type: proto.ColumnType_STRING, Description: "Group the event belongs to, for event filters.", Transform: column.Field("Header").NullIfZero()},
+			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The filter item exactly as the API sent it.", Transform: column.Field("Raw")},
 		},
 	}
 }

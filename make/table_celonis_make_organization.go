@@ -5,8 +5,8 @@ import (
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
-	"github.com/turbot/steampipe-plugin-sdk/v5/plugin/transform"
 
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/column"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 )
@@ -22,13 +22,13 @@ func tableCelonisMakeOrganization(_ context.Context) *plugin.Table {
 			Hydrate: listMakeOrganizations,
 		},
 		Columns: []*plugin.Column{
-			{Name: "id", Type: proto.ColumnType_INT, Description: "ID of the organization.", Transform: transform.FromField("ID")},
-			{Name: "name", Type: proto.ColumnType_STRING, Description: "Name of the organization.", Transform: transform.FromField("Name").NullIfZero()},
-			{Name: "zone", Type: proto.ColumnType_STRING, Description: "Zone that hosts the organization, such as eu1.make.com.", Transform: transform.FromField("Zone").NullIfZero()},
-			{Name: "timezone_id", Type: proto.ColumnType_INT, Description: "ID of the organization's time zone.", Transform: transform.FromField("TimezoneID")},
-			{Name: "api_limit", Type: proto.ColumnType_INT, Description: "API requests a minute the organization's licence allows.", Transform: transform.FromField("APILimit")},
-			{Name: "in_connection_zone", Type: proto.ColumnType_BOOL, Description: "True if the organization lives in the connection's zone (make_url), so its audit log can be read through this connection.", Transform: transform.FromField("InConnectionZone")},
-			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The organization exactly as the API sent it.", Transform: transform.FromField("Raw")},
+			{Name: "id", Type: proto.ColumnType_INT, Description: "ID of the organization.", Transform: column.Field("ID")},
+			{Name: "name", Type: proto.ColumnType_STRING, Description: "Name of the organization.", Transform: column.Field("Name").NullIfZero()},
+			{Name: "zone", Type: proto.ColumnType_STRING, Description: "Zone that hosts the organization, such as eu1.make.com.", Transform: column.Field("Zone").NullIfZero()},
+			{Name: "timezone_id", Type: proto.ColumnType_INT, Description: "ID of the organization's time zone.", Transform: column.Field("TimezoneID")},
+			{Name: "api_limit", Type: proto.ColumnType_INT, Description: "API requests a minute the organization's licence allows.", Transform: column.Field("APILimit")},
+			{Name: "in_connection_zone", Type: proto.ColumnType_BOOL, Description: "True if the organization lives in the connection's zone (make_url), so its audit log can be read through this connection.", Transform: column.Field("InConnectionZone")},
+			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The organization exactly as the API sent it.", Transform: column.Field("Raw")},
 		},
 	}
 }

@@ -51,6 +51,9 @@ const (
 	isoSeconds = "2006-01-02T15:04:05"
 )
 
+// millis renders a range as the audit and adoption APIs take it.
+func millis(r TimeRange) url.Values { return r.values(time.Millisecond, isoMillis) }
+
 // AuditLogVersion reports which audit API the client reads: "v2", "v1" by
 // config, or "v1" after v2 answered 404.
 func (c *Client) AuditLogVersion() string {
@@ -62,10 +65,9 @@ func (c *Client) AuditLogVersion() string {
 
 // ListAuditLogs streams audit log entries in r, page by page.
 func (c *Client) ListAuditLogs(ctx context.Context, r TimeRange, p Pager, h Handler[AuditEntry]) error {
-	q := r.values(time.Millisecond, isoMillis)
 	if c.AuditLogVersion() == "v2" {
 		first, h2 := firstPage(h)
-		err := cursorLoop(ctx, c, auditV2, auditV2.paths[0], q, p, h2)
+		err := cursorWindows(ctx, c, auditV2, auditV2.paths[0], r, millis, entryAccess[AuditEntry]{(*AuditEntry).at, (*AuditEntry).rawJSON}, p, h2)
 		if !first.notFound(err) {
 			return err
 		}
@@ -73,7 +75,7 @@ func (c *Client) ListAuditLogs(ctx context.Context, r TimeRange, p Pager, h Hand
 		c.auditV1Fallback.Store(true)
 		c.log.Warn("celonis audit log API v2 answered 404; falling back to v1 for this connection (set audit_log_api_version = \"v1\" to skip the probe)", "path", auditV2.paths[0])
 	}
-	return pageLoop(ctx, c, auditV1, auditV1.paths[0], q, p, h)
+	return pageLoop(ctx, c, auditV1, auditV1.paths[0], millis(r), p, h)
 }
 
 // ListLoginHistory streams login history events in r.
@@ -86,9 +88,8 @@ func (c *Client) ListLoginHistory(ctx context.Context, r TimeRange, p Pager, h H
 
 // ListStudioAdoptionEvents streams Studio adoption tracking events in r.
 func (c *Client) ListStudioAdoptionEvents(ctx context.Context, r TimeRange, p Pager, h Handler[AdoptionEvent]) error {
-	q := r.values(time.Millisecond, isoMillis)
 	return withPath(c, studioAdoption, h, func(path string, h Handler[AdoptionEvent]) error {
-		return cursorLoop(ctx, c, studioAdoption, path, q, p, h)
+		return cursorWindows(ctx, c, studioAdoption, path, r, millis, entryAccess[AdoptionEvent]{(*AdoptionEvent).at, (*AdoptionEvent).rawJSON}, p, h)
 	})
 }
 

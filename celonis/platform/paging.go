@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/prefetch"
 )
 
 // Pager controls one listing: the page size (0 or more than the API allows
@@ -17,7 +19,12 @@ type Pager struct {
 	// next page is fetched while this one streams only if it wants more
 	// than this page holds.
 	Remaining func() int64
+	// Concurrency is the most requests the listing keeps in flight: time
+	// windows of a cursor listing, pages of a page loop. 0 or 1: one.
+	Concurrency int
 }
+
+func (p Pager) concurrency() int { return max(p.Concurrency, 1) }
 
 // prefetch reports whether the page after one of n entries is worth
 // fetching before the caller has seen this one.
@@ -25,60 +32,11 @@ func (p Pager) prefetch(n int) bool {
 	return p.Remaining == nil || p.Remaining() > int64(n)
 }
 
-// ahead fetches one page in the background; the loops overlap the next
-// page's request with streaming the current one, so API latency and the
-// caller's per-row work add up no more than either does alone.
-type ahead[P any] struct {
-	done   chan struct{}
-	page   P
-	status int
-	digest [32]byte
-	err    error
-	cancel context.CancelFunc
-}
-
-func fetchAhead[P any](ctx context.Context, p Pager, get func(context.Context, *P) (int, [32]byte, error)) *ahead[P] {
-	ctx, cancel := context.WithCancel(ctx)
-	a := &ahead[P]{done: make(chan struct{}), cancel: cancel}
-	go func() {
-		defer close(a.done)
-		if a.err = p.before(ctx); a.err == nil {
-			a.status, a.digest, a.err = get(ctx, &a.page)
-		}
-	}()
-	return a
-}
-
-// wait returns the fetched page.
-func (a *ahead[P]) wait() (*P, int, [32]byte, error) {
-	<-a.done
-	a.cancel()
-	return &a.page, a.status, a.digest, a.err
-}
-
-// drop abandons a fetch the loop no longer needs and waits for it to end.
-func (a *ahead[P]) drop() {
-	if a != nil {
-		a.cancel()
-		<-a.done
-	}
-}
-
 func (p Pager) size() int {
 	if p.PageSize <= 0 || p.PageSize > MaxPageSize {
 		return MaxPageSize
 	}
 	return p.PageSize
-}
-
-func (p Pager) before(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if p.BeforePage != nil {
-		return p.BeforePage(ctx)
-	}
-	return nil
 }
 
 // Handler receives each page's entries as they arrive and returns false to
@@ -99,55 +57,65 @@ const maxEmptyCursorPages = 5
 // cursorLoop runs the documented v2 loop: the first request without
 // pageToken, then each nextPageToken as pageToken until none comes back.
 func cursorLoop[T any](ctx context.Context, c *Client, ep endpoint, path string, base url.Values, p Pager, h Handler[T]) error {
+	_, err := cursorPages(ctx, c, ep, path, base, p, h, false)
+	return err
+}
+
+// cursorPages is the cursor loop; with onePage it hands over the first page
+// only, and reports whether the cursor has more and the handler wants it.
+func cursorPages[T any](ctx context.Context, c *Client, ep endpoint, path string, base url.Values, p Pager, h Handler[T], onePage bool) (more bool, _ error) {
 	seen := map[string]bool{}
 	empty := 0
-	get := func(token string) *ahead[cursorPage[T]] {
+	get := func(token string) *prefetch.Page[cursorPage[T]] {
 		q := cloneValues(base)
 		q.Set("pageSize", strconv.Itoa(p.size()))
 		if token != "" {
 			q.Set("pageToken", token)
 		}
-		return fetchAhead(ctx, p, func(ctx context.Context, page *cursorPage[T]) (int, [32]byte, error) {
+		return prefetch.Start(ctx, p.BeforePage, func(ctx context.Context, page *cursorPage[T]) (int, [32]byte, error) {
 			return c.get(ctx, ep, path, q, page)
 		})
 	}
 	next := get("")
-	defer func() { next.drop() }()
+	defer func() { next.Drop() }()
 	for pageNo := 0; ; pageNo++ {
-		page, status, _, err := next.wait()
+		page, status, _, err := next.Wait()
 		next = nil
 		if err != nil {
-			return err
+			return false, err
 		}
 		if status == 204 {
-			return nil
+			return false, nil
 		}
 		if page.Content == nil {
-			return fmt.Errorf("celonis: GET %s: HTTP %d: the page has no `content` array, so the response is not in the shape the plugin knows; no rows were invented", path, status)
+			return false, fmt.Errorf("celonis: GET %s: HTTP %d: the page has no `content` array, so the response is not in the shape the plugin knows; no rows were invented", path, status)
 		}
 		items := *page.Content
 		if len(items) > p.size() {
-			return fmt.Errorf("celonis: GET %s: HTTP %d: the API returned %d entries for pageSize %d", path, status, len(items), p.size())
+			return false, fmt.Errorf("celonis: GET %s: HTTP %d: the API returned %d entries for pageSize %d", path, status, len(items), p.size())
 		}
 		token := string(page.NextPageToken)
 		if token != "" {
 			if seen[token] {
-				return fmt.Errorf("celonis: GET %s: the API returned the page token of an earlier page again after page %d; stopping rather than looping", path, pageNo)
+				return false, fmt.Errorf("celonis: GET %s: the API returned the page token of an earlier page again after page %d; stopping rather than looping", path, pageNo)
 			}
 			seen[token] = true
 			if len(items) == 0 {
 				if empty++; empty >= maxEmptyCursorPages {
-					return fmt.Errorf("celonis: GET %s: %d pages in a row had no entries but a new page token; stopping rather than looping", path, empty)
+					return false, fmt.Errorf("celonis: GET %s: %d pages in a row had no entries but a new page token; stopping rather than looping", path, empty)
 				}
 			} else {
 				empty = 0
 			}
-			if p.prefetch(len(items)) {
+			if !onePage && p.prefetch(len(items)) {
 				next = get(token)
 			}
 		}
+		if onePage {
+			return h(items) && token != "", nil
+		}
 		if !h(items) || token == "" {
-			return nil
+			return false, nil
 		}
 		if next == nil {
 			next = get(token)
@@ -165,20 +133,31 @@ type numberedPage[T any] struct {
 }
 
 // pageLoop reads pageNumber 0, 1, ... until totalCount entries have been
-// read or, when the API gives no total, a page comes back short.
+// read or, when the API gives no total, a page comes back short. Pages are
+// handed over in order, but once the first page has told the total, the
+// pages after it are requested ahead, up to the pager's concurrency and no
+// more than the total and the query's remaining rows need.
 func pageLoop[T any](ctx context.Context, c *Client, ep endpoint, path string, base url.Values, p Pager, h Handler[T]) error {
 	var read int64
 	var prev [32]byte
 	size := p.size()
-	for pageNo := 0; ; pageNo++ {
-		if err := p.before(ctx); err != nil {
-			return err
-		}
+	get := func(n int) *prefetch.Page[numberedPage[T]] {
 		q := cloneValues(base)
-		q.Set("pageNumber", strconv.Itoa(pageNo))
+		q.Set("pageNumber", strconv.Itoa(n))
 		q.Set("pageSize", strconv.Itoa(size))
-		var page numberedPage[T]
-		status, digest, err := c.get(ctx, ep, path, q, &page)
+		return prefetch.Start(ctx, p.BeforePage, func(ctx context.Context, page *numberedPage[T]) (int, [32]byte, error) {
+			return c.get(ctx, ep, path, q, page)
+		})
+	}
+	queue := []*prefetch.Page[numberedPage[T]]{get(0)} // pages pageNo, pageNo+1, ...
+	defer func() {
+		for _, a := range queue {
+			a.Drop()
+		}
+	}()
+	for pageNo := 0; ; pageNo++ {
+		page, status, digest, err := queue[0].Wait()
+		queue = queue[1:]
 		if err != nil {
 			return err
 		}
@@ -200,28 +179,59 @@ func pageLoop[T any](ctx context.Context, c *Client, ep endpoint, path string, b
 		}
 		prev = digest
 		read += int64(len(items))
-		if page.TotalCount != nil && read > *page.TotalCount {
-			return fmt.Errorf("celonis: GET %s: page %d brings the entries read to %d, more than the %d the API announced; the pages overlap", path, pageNo, read, *page.TotalCount)
-		}
-		if !h(items) {
-			return nil
+		total := page.TotalCount
+		if total != nil && read > *total {
+			return fmt.Errorf("celonis: GET %s: page %d brings the entries read to %d, more than the %d the API announced; the pages overlap", path, pageNo, read, *total)
 		}
 		pageSize := size
 		if page.PageSize != nil && *page.PageSize > 0 && *page.PageSize < size {
 			pageSize = *page.PageSize // the server capped our page size: go by its own
 		}
+		last := false
 		switch {
-		case page.TotalCount != nil && read >= *page.TotalCount:
-			return nil
+		case total != nil && read >= *total:
+			last = true
 		case len(items) == 0:
-			if page.TotalCount != nil {
-				return fmt.Errorf("celonis: GET %s: page %d was empty after %d of the %d entries the API announced; the listing is incomplete", path, pageNo, read, *page.TotalCount)
+			if total != nil {
+				return fmt.Errorf("celonis: GET %s: page %d was empty after %d of the %d entries the API announced; the listing is incomplete", path, pageNo, read, *total)
 			}
-			return nil
-		case page.TotalCount == nil && len(items) < pageSize:
+			last = true
+		case total == nil && len(items) < pageSize:
+			last = true
+		}
+		if !last {
+			// Ask for the next pages now, so they arrive while this one streams.
+			for want := p.pagesAhead(total, read, pageSize, len(items)); len(queue) < want; {
+				queue = append(queue, get(pageNo+1+len(queue)))
+			}
+		}
+		if !h(items) || last {
 			return nil
 		}
+		if len(queue) == 0 {
+			queue = append(queue, get(pageNo+1))
+		}
 	}
+}
+
+// pagesAhead is how many pages after the current one (of n entries) to have
+// requested: with a known total, as many as remain, the concurrency allows
+// and the query's remaining rows need; without one, the next page only,
+// and only if the query wants more rows than this page holds.
+func (p Pager) pagesAhead(total *int64, read int64, pageSize, n int) int {
+	if !p.prefetch(n) {
+		return 0
+	}
+	if total == nil {
+		return 1
+	}
+	want := int((*total - read + int64(pageSize) - 1) / int64(pageSize))
+	if p.Remaining != nil {
+		if r := p.Remaining() - int64(n); r < int64(want)*int64(pageSize) {
+			want = int((r + int64(pageSize) - 1) / int64(pageSize))
+		}
+	}
+	return min(want, p.concurrency())
 }
 
 func cloneValues(v url.Values) url.Values {

@@ -30,6 +30,8 @@ type rawEntry struct {
 	Raw json.RawMessage `json:"-"`
 }
 
+func (r *rawEntry) rawJSON() []byte { return r.Raw }
+
 // AuditEntry is one Celonis Platform audit log event (v1 and v2 alike).
 type AuditEntry struct {
 	UserID      String          `json:"userId"`
@@ -52,6 +54,8 @@ func (e *AuditEntry) UnmarshalJSON(b []byte) error {
 	e.Raw = append(json.RawMessage(nil), b...)
 	return json.Unmarshal(b, (*plain)(e))
 }
+
+func (e *AuditEntry) at() *time.Time { return e.Timestamp.Ptr() }
 
 // LoginEvent is one login history (authentication) event.
 type LoginEvent struct {
@@ -136,6 +140,8 @@ func (e *AdoptionEvent) UnmarshalJSON(b []byte) error {
 	e.Raw = append(json.RawMessage(nil), b...)
 	return nil
 }
+
+func (e *AdoptionEvent) at() *time.Time { return e.Timestamp.Ptr() }
 
 // Member is one team member.
 type Member struct {

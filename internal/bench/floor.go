@@ -9,52 +9,56 @@ import (
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/inproc"
 )
 
-// captured holds celonis_audit_log's first rows as its list function
-// streamed them: the decoded row values the SDK then turns into columns.
-// The floor cycles through them, so that its own heap stays small (the SDK
-// frees OS memory every 100 rows, at a cost that grows with the heap).
-var captured []any
+// captured holds a table's first rows as its list function streamed them:
+// the decoded row values the SDK then turns into columns. The floor cycles
+// through them, so that its own heap stays small (the SDK frees OS memory
+// every 100 rows, at a cost that grows with the heap).
+var captured = map[string][]any{}
 
-// floorRows is how many rows the floor streams.
+// floorRows is how many rows a floor streams.
 var floorRows int
 
-// withFloor is the plugin plus two tables with celonis_audit_log's exact
-// columns and transforms: one whose list call records the rows the real one
-// streams, and the SDK floor, whose list call only streams those rows.
-func withFloor() plugin.PluginFunc {
+// withFloor is the plugin plus, for each of tables, two tables with its
+// exact columns and transforms: bench_capture_<table>, whose list call
+// records the rows the real one streams, and bench_floor_<table>, the SDK
+// floor, whose list call only streams those rows.
+func withFloor(tables ...string) plugin.PluginFunc {
 	return func(ctx context.Context) *plugin.Plugin {
 		p := celonis.Plugin(ctx)
-		real := p.TableMap["celonis_audit_log"]
-		realList := real.List.Hydrate
+		for _, name := range tables {
+			real := p.TableMap[name]
+			realList := real.List.Hydrate
 
-		rec := *real
-		rec.Name = "bench_capture_audit_log"
-		rec.List = &plugin.ListConfig{Hydrate: func(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData) (any, error) {
-			stream := d.StreamListItem
-			d.StreamListItem = func(ctx context.Context, items ...any) {
-				if len(captured) < 1000 {
-					captured = append(captured, items...)
+			rec := *real
+			rec.Name = "bench_capture_" + name
+			rec.List = &plugin.ListConfig{Hydrate: func(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData) (any, error) {
+				stream := d.StreamListItem
+				d.StreamListItem = func(ctx context.Context, items ...any) {
+					if len(captured[name]) < 1000 {
+						captured[name] = append(captured[name], items...)
+					}
+					stream(ctx, items...)
 				}
-				stream(ctx, items...)
-			}
-			return realList(ctx, d, h)
-		}}
-		floor := *real
-		floor.Name = "bench_floor_audit_log"
-		floor.List = &plugin.ListConfig{Hydrate: func(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
-			for i := 0; i < floorRows; i++ {
-				d.StreamListItem(ctx, captured[i%len(captured)])
-			}
-			return nil, nil
-		}}
-		p.TableMap[rec.Name], p.TableMap[floor.Name] = &rec, &floor
+				return realList(ctx, d, h)
+			}}
+			floor := *real
+			floor.Name = "bench_floor_" + name
+			floor.List = &plugin.ListConfig{Hydrate: func(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
+				rows := captured[name]
+				for i := 0; i < floorRows; i++ {
+					d.StreamListItem(ctx, rows[i%len(rows)])
+				}
+				return nil, nil
+			}}
+			p.TableMap[rec.Name], p.TableMap[floor.Name] = &rec, &floor
+		}
 		return p
 	}
 }
 
-// capture runs the recording table once.
-func capture(ctx context.Context, r *inproc.Runner, cols []string) {
-	if _, _ = scan(ctx, r, "bench_capture_audit_log", cols, nil); len(captured) == 0 {
-		fail("nothing captured")
+// capture runs a table's recording twin once.
+func capture(ctx context.Context, r *inproc.Runner, table string, cols []string) {
+	if _, _ = scan(ctx, r, "bench_capture_"+table, cols, nil); len(captured[table]) == 0 {
+		fail("nothing captured from %s", table)
 	}
 }

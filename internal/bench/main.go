@@ -2,7 +2,8 @@
 // the APIs (latency times pages, over the concurrency the rate limit allows)
 // and the Steampipe SDK (its per-row cost). Run it with `make bench`. It
 // prints a table and, last, one `BENCH name=value` line per figure. It runs
-// everything in this process against the sandbox on loopback.
+// the plugin in this process, in-process through the SDK as Steampipe
+// would over gRPC, and the sandboxes on loopback in child processes.
 package main
 
 import (
@@ -14,29 +15,35 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/cli"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/inproc"
-	"github.com/celonis-audit/steampipe-plugin-celonis/internal/sandbox"
 )
 
-const appKey = "sandbox-app-key"
+const (
+	appKey    = "sandbox-app-key"
+	makeToken = "sandbox-make-token"
+)
 
 // bigScan is the size of the full scans; the issue's figure is 200,000.
 var bigScan = flag.Int("rows", 200000, "rows of the full scans")
 
 type figure struct {
-	name  string
-	value float64
-	note  string
+	Name  string
+	Value float64
+	Note  string
 }
 
 var figures []figure
@@ -46,123 +53,234 @@ func record(name string, v float64, note string) {
 	fmt.Fprintf(os.Stderr, "  %-22s %12.3f  %s\n", name, v, note)
 }
 
+// partFlag runs one part of the benchmark in a process of its own: the SDK
+// keeps every plugin instance alive (about 40 MiB of query cache each), and
+// under Steampipe a plugin process holds one, so each measurement gets a
+// process with one instance, as Steampipe would give it.
+const partFlag = "-part"
+
+// urls are the sandboxes' base URLs, handed to the parts.
+type urls struct {
+	Big, Small, Lat, Make string
+}
+
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == childFlag {
+		serveChild(os.Args[2])
+		return
+	}
 	// Steampipe's own default: the SDK frees OS memory every 100 rows. Both
 	// sides of every ratio run with it.
 	os.Setenv("STEAMPIPE_FREE_MEM_INTERVAL", "100")
 	os.Setenv("STEAMPIPE_LOG_LEVEL", "off")
+	if len(os.Args) == 5 && os.Args[1] == partFlag {
+		var u urls
+		var rows int
+		if err := json.Unmarshal([]byte(os.Args[3]), &u); err != nil {
+			fail("part: %v", err)
+		}
+		fmt.Sscan(os.Args[4], &rows)
+		runPart(os.Args[2], u, rows)
+		return
+	}
 	flag.Parse()
-	floorRows = *bigScan
-	ctx := context.Background()
+	defer stopChildren()
 	start := time.Now()
+	year := 365 * 24 * time.Hour
+	yearAgo := time.Now().Add(-year)
 
-	fmt.Fprintf(os.Stderr, "bench: %d CPUs, %s, %s/%s\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	big, bigURL := serve(sandbox.CelonisOptions{AuditEvents: *bigScan, Start: time.Now().Add(-365 * 24 * time.Hour), Span: 365 * 24 * time.Hour})
-	auditCols := []string{"timestamp", "event", "user_id", "user_email", "user_role", "ip_address", "port", "message", "diff_old_value", "diff_new_value", "event_key", "api_version", "raw"}
-
-	// 1. SDK floor: the real table against a stand-in that streams the same
-	// rows, already decoded, through the same SDK path.
-	runner := mustRunner(withFloor(), config(bigURL))
-	n, dPlugin := scan(ctx, runner, "celonis_audit_log", auditCols, nil)
-	capture(ctx, runner, auditCols)
-	nf, dFloor := scan(ctx, runner, "bench_floor_audit_log", auditCols, nil)
-	if nf != n || n != *bigScan {
-		fail("floor scan returned %d rows, plugin %d, want %d", nf, n, *bigScan)
+	fmt.Fprintf(os.Stderr, "bench: %d CPUs, %s, %s/%s, %d-row scans; the sandboxes run in child processes, each part in a process of its own\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, *bigScan)
+	u := urls{
+		Big:   spawn(spec{Kind: "celonis", Events: *bigScan, Start: yearAgo, Span: year.String()}).URL,
+		Small: spawn(spec{Kind: "celonis", Events: 10000, Start: yearAgo, Span: year.String()}).URL,
+		Lat:   spawn(spec{Kind: "celonis", Events: 20000, Start: yearAgo, Span: year.String()}).URL,
+		Make:  spawn(spec{Kind: "make", Events: *bigScan, Start: yearAgo, Span: year.String()}).URL,
 	}
-	pluginRate, floorRate := rate(n, dPlugin), rate(nf, dFloor)
-	record("sdk_floor_ratio", pluginRate/floorRate, fmt.Sprintf("plugin %.0f rows/s, SDK floor %.0f rows/s", pluginRate, floorRate))
-
-	// 2. Raw loop: net/http and encoding/json into plain structs.
-	rn, dRaw := rawScan(bigURL, nil)
-	rawRate := rate(rn, dRaw)
-	record("raw_ratio", pluginRate/rawRate, fmt.Sprintf("raw loop %.0f rows/s", rawRate))
-
-	// 3. SQL engine overhead: query --output jsonl against the SDK path.
-	qn, dQuery := queryScan(config(bigURL), "select * from celonis_audit_log")
-	if qn != n {
-		fail("query returned %d rows, want %d", qn, n)
+	got := map[string]figure{}
+	part := func(name string) {
+		for _, f := range runChildPart(name, u) {
+			got[f.Name] = f
+		}
 	}
-	record("sql_overhead_ratio", rate(qn, dQuery)/pluginRate, fmt.Sprintf("query jsonl %.0f rows/s", rate(qn, dQuery)))
-
-	// 4. Heap: peak of the full scan minus that of a 10,000-row scan.
-	small, smallURL := serve(sandbox.CelonisOptions{AuditEvents: 10000})
-	_ = small
-	hSmall := peakHeap(func() { scan(ctx, mustRunner(celonis.Plugin, config(smallURL)), "celonis_audit_log", auditCols, nil) })
-	hBig := peakHeap(func() { scan(ctx, mustRunner(celonis.Plugin, config(bigURL)), "celonis_audit_log", auditCols, nil) })
-	record("heap_growth_mb", float64(int64(hBig)-int64(hSmall))/(1<<20), fmt.Sprintf("peak heap %d MiB vs %d MiB", hBig>>20, hSmall>>20))
-
-	// 5. Requests for a one-day window of a 365-day history, and for limit 10.
-	big.ResetRequests()
-	day := time.Now().Add(-100 * 24 * time.Hour).UTC().Truncate(24 * time.Hour)
-	to := day.Add(24*time.Hour - time.Millisecond)
-	wn, _ := scan(ctx, runner, "celonis_audit_log", []string{"timestamp"}, []inproc.Qual{
-		inproc.Q("timestamp", ">=", inproc.TimeValue(day)), inproc.Q("timestamp", "<=", inproc.TimeValue(to))})
-	want := big.AuditCount(&day, &to)
-	if wn != want {
-		fail("window returned %d rows, want %d", wn, want)
+	for _, name := range []string{"floor", "query", "make", "requests", "latency"} {
+		part(name)
 	}
-	record("window_requests", float64(len(big.Requests("/log/"))), fmt.Sprintf("%d rows in the window", wn))
-	record("window_requests_min", float64((want+199)/200), "pages of 200 the rows need")
-	big.ResetRequests()
-	if ln, _ := scanLimit(ctx, runner, 10); ln != 10 {
-		fail("limit 10 returned %d rows", ln)
+	plugin, query := got["plugin_rows_per_s"], got["query_rows_per_s"]
+	record("sdk_floor_ratio", got["sdk_floor_ratio"].Value, got["sdk_floor_ratio"].Note)
+	record("raw_ratio", got["raw_ratio"].Value, got["raw_ratio"].Note)
+	record("sql_overhead_ratio", query.Value/plugin.Value, fmt.Sprintf("query jsonl %.0f rows/s, SDK path %.0f rows/s", query.Value, plugin.Value))
+	for _, name := range []string{"make_sdk_floor_ratio"} {
+		record(name, got[name].Value, got[name].Note)
 	}
-	record("limit_requests", float64(len(big.Requests("/log/"))), "list requests for limit 10")
-
-	// 6. Latency bound: 100 ms on every response, sequential scans.
-	lat, latURL := serve(sandbox.CelonisOptions{AuditEvents: 20000})
-	lat.SetLatency(100 * time.Millisecond)
-	ln, dl := scan(ctx, mustRunner(celonis.Plugin, config(latURL)), "celonis_audit_log", auditCols, nil)
-	rln, drl := rawScan(latURL, nil)
-	record("latency_bound_ratio", rate(ln, dl)/rate(rln, drl), fmt.Sprintf("plugin %s, raw loop %s for %d rows at 100 ms a page", dl.Round(time.Millisecond), drl.Round(time.Millisecond), ln))
-
-	// 7. First row at 50 ms a response.
-	lat.SetLatency(50 * time.Millisecond)
-	first := firstRow(ctx, mustRunner(celonis.Plugin, config(latURL)))
-	record("first_row_ms", float64(first.Milliseconds()), "50 ms a response, token request included")
-
-	// 8. Parallelism: a 30-day range at 50 ms a response, the plugin's rate
-	// limit at 100 requests a second, against the raw sequential loop.
-	big.SetLatency(50 * time.Millisecond)
-	from30 := time.Now().Add(-60 * 24 * time.Hour)
-	to30 := from30.Add(30 * 24 * time.Hour)
-	q30 := []inproc.Qual{inproc.Q("timestamp", ">=", inproc.TimeValue(from30)), inproc.Q("timestamp", "<", inproc.TimeValue(to30))}
-	rp, drp := rawScan(bigURL, url.Values{"from": {from30.UTC().Format("2006-01-02T15:04:05.000Z")}, "to": {to30.UTC().Format("2006-01-02T15:04:05.000Z")}})
-	big.ResetRequests()
-	var maxRPS atomic.Int64
-	stop := watchRPS(big, &maxRPS)
-	pn, dp := scan(ctx, mustRunner(celonis.Plugin, config(bigURL)+"\n"), "celonis_audit_log", []string{"timestamp", "event"}, q30)
-	stop()
-	if pn > rp || rp-pn > 2 {
-		fail("30-day scan returned %d rows, raw %d", pn, rp)
+	part("heap_small")
+	part("heap_big")
+	hSmall, hBig := got["peak_heap_small"].Value, got["peak_heap_big"].Value
+	record("heap_growth_mb", (hBig-hSmall)/(1<<20), fmt.Sprintf("peak heap %.0f MiB (%d rows) vs %.0f MiB (10,000 rows)", hBig/(1<<20), *bigScan, hSmall/(1<<20)))
+	for _, name := range []string{"window_requests", "window_requests_min", "limit_requests", "latency_bound_ratio"} {
+		record(name, got[name].Value, got[name].Note)
 	}
-	record("parallel_speedup", drp.Seconds()/dp.Seconds(), fmt.Sprintf("raw sequential %s, plugin %s for %d rows", drp.Round(time.Millisecond), dp.Round(time.Millisecond), pn))
-	record("max_rps_observed", float64(maxRPS.Load()), "most list requests the sandbox saw in one second")
-	record("rate_limit_rps", 20, "the celonis_platform limiter (fill rate a second)")
+	var firsts []float64
+	for i := 0; i < 5; i++ {
+		part("first")
+		firsts = append(firsts, got["first_row_ms"].Value)
+	}
+	slices.Sort(firsts)
+	record("first_row_ms", firsts[2], fmt.Sprintf("median of 5 processes at 50 ms a response (app key: no token request); min %.0f, max %.0f", firsts[0], firsts[4]))
+	part("parallel")
+	for _, name := range []string{"parallel_speedup", "max_rps_observed", "rate_limit_rps"} {
+		record(name, got[name].Value, got[name].Note)
+	}
 
 	fmt.Fprintf(os.Stderr, "bench: done in %s\n", time.Since(start).Round(time.Second))
 	for _, f := range figures {
-		fmt.Printf("BENCH %s=%s\n", f.name, strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", f.value), "0"), "."))
+		fmt.Printf("BENCH %s=%s\n", f.Name, strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", f.Value), "0"), "."))
 	}
+}
+
+// runChildPart runs one part in a new process and returns its figures.
+func runChildPart(name string, u urls) []figure {
+	self, err := os.Executable()
+	if err != nil {
+		fail("%v", err)
+	}
+	js, _ := json.Marshal(u)
+	cmd := exec.Command(self, partFlag, name, string(js), strconv.Itoa(*bigScan))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		fail("part %s: %v", name, err)
+	}
+	var fs []figure
+	if err := json.Unmarshal(out, &fs); err != nil {
+		fail("part %s: %v: %s", name, err, out)
+	}
+	return fs
+}
+
+var auditCols = []string{"timestamp", "event", "user_id", "user_email", "user_role", "ip_address", "port", "message", "diff_old_value", "diff_new_value", "event_key", "api_version", "raw"}
+
+// runPart measures one part and prints its figures as JSON.
+func runPart(name string, u urls, rows int) {
+	ctx := context.Background()
+	floorRows = rows
+	var out []figure
+	add := func(n string, v float64, note string) { out = append(out, figure{n, v, note}) }
+	big, lat := &remote{URL: u.Big}, &remote{URL: u.Lat}
+	switch name {
+	case "floor":
+		// The plugin against a stand-in that streams the same rows, already
+		// decoded, through the same SDK path. The celonis_platform limiter
+		// (20 requests a second by default) would cap this scan at 4,000
+		// rows a second: set out of the way, as a limiter block can, so that
+		// the figure is the plugin's own per-row cost.
+		runner := mustRunner(withFloor("celonis_audit_log"), config(u.Big))
+		setLimit(runner, 10000)
+		n, dPlugin := scan(ctx, runner, "celonis_audit_log", auditCols, nil)
+		capture(ctx, runner, "celonis_audit_log", auditCols)
+		nf, dFloor := scan(ctx, runner, "bench_floor_celonis_audit_log", auditCols, nil)
+		if nf != n || n != rows {
+			fail("floor scan returned %d rows, plugin %d, want %d", nf, n, rows)
+		}
+		pluginRate, floorRate := rate(n, dPlugin), rate(nf, dFloor)
+		add("plugin_rows_per_s", pluginRate, "")
+		add("sdk_floor_ratio", pluginRate/floorRate, fmt.Sprintf("plugin %.0f rows/s, SDK floor %.0f rows/s", pluginRate, floorRate))
+		// A raw loop: net/http and encoding/json into plain structs.
+		rn, dRaw := rawScan(u.Big, nil)
+		add("raw_ratio", pluginRate/rate(rn, dRaw), fmt.Sprintf("raw loop %.0f rows/s", rate(rn, dRaw)))
+	case "query":
+		qn, dQuery := queryScan(config(u.Big), 10000, "select * from celonis_audit_log")
+		if qn != rows {
+			fail("query returned %d rows, want %d", qn, rows)
+		}
+		add("query_rows_per_s", rate(qn, dQuery), "")
+	case "make":
+		// Every column but details, which costs a request per row.
+		makeCols := []string{"uuid", "organization_id", "organization_name", "team_id", "team_name", "event_name", "actor_id", "actor_name", "actor_email", "actor_anonymized", "target_id", "triggered_at", "created_at", "version_from", "version_to", "raw"}
+		r := mustRunner(withFloor("celonis_make_audit_log"), makeConfig(u.Make))
+		mn, dMake := scan(ctx, r, "celonis_make_audit_log", makeCols, nil)
+		capture(ctx, r, "celonis_make_audit_log", makeCols)
+		mf, dFloor := scan(ctx, r, "bench_floor_celonis_make_audit_log", makeCols, nil)
+		if mn != rows || mf != mn {
+			fail("make scan returned %d rows, floor %d, want %d", mn, mf, rows)
+		}
+		add("make_sdk_floor_ratio", rate(mn, dMake)/rate(mf, dFloor), fmt.Sprintf("plugin %.0f rows/s, SDK floor %.0f rows/s", rate(mn, dMake), rate(mf, dFloor)))
+	case "heap_small", "heap_big":
+		// Peak heap of a full scan; rows are dropped as they arrive.
+		target := u.Big
+		if name == "heap_small" {
+			target = u.Small
+		}
+		r := mustRunner(celonis.Plugin, config(target))
+		setLimit(r, 10000)
+		add("peak_"+name, float64(peakHeap(func() { scan(ctx, r, "celonis_audit_log", auditCols, nil) })), "")
+	case "requests":
+		// A one-day window of a 365-day history, and limit 10.
+		runner := mustRunner(celonis.Plugin, config(u.Big))
+		big.ResetRequests()
+		day := time.Now().Add(-100 * 24 * time.Hour).UTC().Truncate(24 * time.Hour)
+		to := day.Add(24*time.Hour - time.Millisecond)
+		wn, _ := scan(ctx, runner, "celonis_audit_log", []string{"timestamp"}, []inproc.Qual{
+			inproc.Q("timestamp", ">=", inproc.TimeValue(day)), inproc.Q("timestamp", "<=", inproc.TimeValue(to))})
+		want := big.AuditCount(day, to)
+		if wn != want {
+			fail("window returned %d rows, want %d", wn, want)
+		}
+		add("window_requests", float64(len(big.Requests("/log/"))), fmt.Sprintf("%d rows in the window", wn))
+		add("window_requests_min", float64((want+199)/200), "pages of 200 the rows need")
+		big.ResetRequests()
+		if ln, _ := scanLimit(ctx, runner, 10); ln != 10 {
+			fail("limit 10 returned %d rows", ln)
+		}
+		add("limit_requests", float64(len(big.Requests("/log/"))), "list requests for limit 10")
+	case "latency":
+		// 100 ms on every response, sequential scans.
+		lat.SetLatency(100 * time.Millisecond)
+		ln, dl := scan(ctx, mustRunner(celonis.Plugin, config(u.Lat)), "celonis_audit_log", auditCols, nil)
+		rln, drl := rawScan(u.Lat, nil)
+		add("latency_bound_ratio", rate(ln, dl)/rate(rln, drl), fmt.Sprintf("plugin %s, raw loop %s for %d rows at 100 ms a page", dl.Round(time.Millisecond), drl.Round(time.Millisecond), ln))
+	case "first":
+		lat.SetLatency(50 * time.Millisecond)
+		add("first_row_ms", float64(firstRow(ctx, mustRunner(celonis.Plugin, config(u.Lat))).Milliseconds()), "")
+	case "parallel":
+		// A 30-day range at 50 ms a response, the plugin's rate limit at 100
+		// requests a second, against the raw sequential loop.
+		const limitRPS = 100
+		big.SetLatency(50 * time.Millisecond)
+		defer big.SetLatency(0)
+		from30 := time.Now().Add(-60 * 24 * time.Hour)
+		to30 := from30.Add(30 * 24 * time.Hour)
+		q30 := []inproc.Qual{inproc.Q("timestamp", ">=", inproc.TimeValue(from30)), inproc.Q("timestamp", "<", inproc.TimeValue(to30))}
+		rp, drp := rawScan(u.Big, url.Values{"from": {from30.UTC().Format("2006-01-02T15:04:05.000Z")}, "to": {to30.UTC().Format("2006-01-02T15:04:05.000Z")}})
+		pr := mustRunner(celonis.Plugin, config(u.Big))
+		setLimit(pr, limitRPS)
+		big.ResetRequests()
+		pn, dp := scan(ctx, pr, "celonis_audit_log", []string{"timestamp", "event"}, q30)
+		if pn > rp || rp-pn > 2 {
+			fail("30-day scan returned %d rows, raw %d", pn, rp)
+		}
+		reqs := big.Requests("/log/")
+		add("parallel_speedup", drp.Seconds()/dp.Seconds(), fmt.Sprintf("raw sequential %s, plugin %s for %d rows in %d requests", drp.Round(time.Millisecond), dp.Round(time.Millisecond), pn, len(reqs)))
+		add("max_rps_observed", float64(maxPerSecond(reqs)), "most list requests the sandbox saw in one second")
+		add("rate_limit_rps", limitRPS, "the celonis_platform limiter, overridden as a limiter block would (fill rate a second)")
+	default:
+		fail("no part %q", name)
+	}
+	json.NewEncoder(os.Stdout).Encode(out)
 }
 
 //// HELPERS
 
 func fail(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	stopChildren()
 	os.Exit(1)
 }
 
-func serve(o sandbox.CelonisOptions) (*sandbox.Celonis, string) {
-	api := sandbox.NewCelonis(o)
-	srv, err := sandbox.Serve(api, "")
-	if err != nil {
-		fail("%v", err)
-	}
-	return api, srv.URL
-}
-
 func config(u string) string { return fmt.Sprintf("url = %q\napp_key = %q\n", u, appKey) }
+
+func makeConfig(u string) string {
+	return fmt.Sprintf("make_url = %q\nmake_api_token = %q\nmake_organization_ids = [%d]\nmake_rate_limit_per_minute = 60000\n", u, makeToken, benchMakeOrg)
+}
 
 func mustRunner(p plugin.PluginFunc, cfg string) *inproc.Runner {
 	r, err := inproc.New(p, cfg)
@@ -170,6 +288,15 @@ func mustRunner(p plugin.PluginFunc, cfg string) *inproc.Runner {
 		fail("%v", err)
 	}
 	return r
+}
+
+// setLimit overrides the celonis_platform limiter, as a limiter block in
+// the plugin's config would.
+func setLimit(r *inproc.Runner, rps int) {
+	if err := r.SetLimiters(&proto.RateLimiterDefinition{Name: "celonis_platform", FillRate: float32(rps), BucketSize: int64(rps),
+		Scope: []string{"connection"}, Where: "service = 'celonis_platform'"}); err != nil {
+		fail("limiter: %v", err)
+	}
 }
 
 func rate(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }
@@ -252,11 +379,20 @@ func rawScan(base string, q url.Values) (int, time.Duration) {
 	}
 }
 
-// queryScan runs the query command with jsonl output into a counter.
-func queryScan(cfg, stmt string) (int, time.Duration) {
+// queryScan runs the query command with jsonl output into a counter, with
+// the celonis_platform limiter at rps, set by a limiter block.
+func queryScan(cfg string, rps int, stmt string) (int, time.Duration) {
+	f, err := os.CreateTemp("", "bench-*.spc")
+	if err != nil {
+		fail("%v", err)
+	}
+	defer os.Remove(f.Name())
+	fmt.Fprintf(f, "plugin \"celonis\" {\n  limiter \"celonis_platform\" {\n    fill_rate = %d\n    bucket_size = %d\n    where = \"service = 'celonis_platform'\"\n  }\n}\n"+
+		"connection \"celonis\" {\n  plugin = \"local/celonis\"\n%s}\n", rps, rps, cfg)
+	f.Close()
 	var lines lineCounter
 	start := time.Now()
-	if code := cli.Query(celonis.Plugin, []string{"--config", cfg, "--output", "jsonl", stmt}, &lines, os.Stderr); code != 0 {
+	if code := cli.Query(celonis.Plugin, []string{"--config-file", f.Name(), "--output", "jsonl", stmt}, &lines, os.Stderr); code != 0 {
 		fail("query exited %d", code)
 	}
 	return int(lines.n), time.Since(start)
@@ -301,31 +437,15 @@ func peakHeap(f func()) uint64 {
 	return peak.Load()
 }
 
-// watchRPS samples the sandbox's request log every second.
-func watchRPS(api *sandbox.Celonis, max *atomic.Int64) func() {
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-done:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			reqs := api.Requests("/log/")
-			if len(reqs) == 0 {
-				continue
-			}
-			// the most requests in any one-second span so far
-			j := 0
-			for i := range reqs {
-				for reqs[i].Time.Sub(reqs[j].Time) >= time.Second {
-					j++
-				}
-				if n := int64(i - j + 1); n > max.Load() {
-					max.Store(n)
-				}
-			}
+// maxPerSecond is the most requests that arrived within any one second.
+func maxPerSecond(times []time.Time) int {
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	most, j := 0, 0
+	for i := range times {
+		for times[i].Sub(times[j]) >= time.Second {
+			j++
 		}
-	}()
-	return func() { close(done); time.Sleep(150 * time.Millisecond) }
+		most = max(most, i-j+1)
+	}
+	return most
 }

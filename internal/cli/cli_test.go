@@ -106,9 +106,12 @@ func TestPushdownPerOperator(t *testing.T) {
 		if len(rows) != tc.want {
 			t.Errorf("%s: %d rows, want %d", tc.where, len(rows), tc.want)
 		}
-		for _, r := range d.Celonis.Requests("/log/") {
-			if r.Query.Get("from") != tc.from || r.Query.Get("to") != tc.to {
-				t.Errorf("%s: sent from=%q to=%q", tc.where, r.Query.Get("from"), r.Query.Get("to"))
+		// The first request asks for the whole range; a range of many pages
+		// is then read in windows within it.
+		for i, r := range d.Celonis.Requests("/log/") {
+			from, to := r.Query.Get("from"), r.Query.Get("to")
+			if i == 0 && (from != tc.from || to != tc.to) || from < tc.from || (tc.to != "" && (to == "" || to > tc.to)) {
+				t.Errorf("%s: request %d sent from=%q to=%q", tc.where, i, from, to)
 			}
 		}
 	}
@@ -278,5 +281,40 @@ func TestConfigFile(t *testing.T) {
 	code := Query(celonis.Plugin, []string{"--config-file", spc, "--output", "csv", "select count(*) as n from celonis_team_member"}, &out, &errb)
 	if code != 0 || !strings.Contains(out.String(), "n\n25\n") {
 		t.Fatalf("exit %d: %s %s", code, out.String(), errb.String())
+	}
+}
+
+// limiter blocks in a config file replace the plugin's limiters, as a
+// plugin block's do under Steampipe.
+func TestConfigFileLimiter(t *testing.T) {
+	d, cfg := demo(t, 1200)
+	dir := t.TempDir()
+	spc := filepath.Join(dir, "celonis.spc")
+	os.WriteFile(spc, []byte("plugin \"celonis\" {\n  limiter \"celonis_platform\" {\n    fill_rate = 4\n    bucket_size = 1\n    where = \"service = 'celonis_platform'\"\n  }\n}\n"+
+		"connection \"celonis\" {\n  plugin = \"local/celonis\"\n"+cfg+"}\n"), 0o600)
+	var out, errb bytes.Buffer
+	d.Celonis.ResetRequests()
+	code := Query(celonis.Plugin, []string{"--config-file", spc, "--output", "csv", "select count(*) as n from celonis_audit_log"}, &out, &errb)
+	if code != 0 || !strings.Contains(out.String(), "n\n1200\n") {
+		t.Fatalf("exit %d: %s %s", code, out.String(), errb.String())
+	}
+	reqs := d.Celonis.Requests("/log/")
+	if len(reqs) != 6 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	// 4 a second with no burst: six pages take at least 5/4 s.
+	if span := reqs[len(reqs)-1].Time.Sub(reqs[0].Time); span < time.Second {
+		t.Fatalf("six requests within %s: the limiter block was not applied", span)
+	}
+	for _, bad := range []string{
+		"limiter \"x\" {\n  fill_rate = 4\n}\n",
+		"plugin \"celonis\" {\n  limiter \"x\" {\n    fill_rate = \"fast\"\n    bucket_size = 1\n  }\n}\n",
+		"options \"x\" {\n}\n",
+	} {
+		os.WriteFile(spc, []byte(bad), 0o600)
+		errb.Reset()
+		if code := Query(celonis.Plugin, []string{"--config-file", spc, "select 1"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "celonis.spc") {
+			t.Errorf("%q: exit %d, %s", bad, code, errb.String())
+		}
 	}
 }

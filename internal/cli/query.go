@@ -16,7 +16,9 @@ import (
 	"syscall"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/inproc"
@@ -28,8 +30,11 @@ const queryUsage = `usage: steampipe-plugin-celonis query [--config HCL] [--conf
 Runs one SQL statement (SQLite dialect) over the plugin's tables and prints
 the rows. --config takes the body of a connection block, with the attributes
 of config/celonis.spc; --config-file a file with such a body or a whole
-connection "..." { } block. Without either, the environment variables apply
-(CELONIS_URL, CELONIS_CLIENT_ID, ..., MAKE_API_TOKEN, MAKE_URL).
+connection "..." { } block, and optionally limiter "<name>" { } blocks (at
+the top level or in a plugin "celonis" { } block, as in Steampipe) that
+replace the plugin's rate limiters of the same name. Without either, the
+environment variables apply (CELONIS_URL, CELONIS_CLIENT_ID, ...,
+MAKE_API_TOKEN, MAKE_URL).
 
 Timestamps are ISO 8601 text (2025-03-01T10:00:00.000Z), JSON columns JSON
 text (use json_extract), booleans 0/1.
@@ -57,6 +62,7 @@ func Query(pluginFunc plugin.PluginFunc, args []string, stdout, stderr io.Writer
 		return 2
 	}
 	body := *cfg
+	var limiters []*proto.RateLimiterDefinition
 	if *cfgFile != "" {
 		if body != "" {
 			fmt.Fprintln(stderr, "error: give --config or --config-file, not both")
@@ -67,16 +73,18 @@ func Query(pluginFunc plugin.PluginFunc, args []string, stdout, stderr io.Writer
 			fmt.Fprintf(stderr, "error: %v\n", err)
 			return 2
 		}
-		if body, err = connectionBody(b, *cfgFile); err != nil {
+		fc, err := readConfigFile(b, *cfgFile)
+		if err != nil {
 			fmt.Fprintf(stderr, "error: %v\n", err)
 			return 2
 		}
+		body, limiters = fc.body, fc.limiters
 	}
 	standalone()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, pluginFunc, body, fs.Arg(0), w); err != nil {
+	if err := run(ctx, pluginFunc, body, limiters, fs.Arg(0), w); err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", strings.TrimSpace(err.Error()))
 		return 1
 	}
@@ -96,10 +104,15 @@ func standalone() {
 	}
 }
 
-func run(ctx context.Context, pluginFunc plugin.PluginFunc, body, stmt string, w writer) error {
+func run(ctx context.Context, pluginFunc plugin.PluginFunc, body string, limiters []*proto.RateLimiterDefinition, stmt string, w writer) error {
 	r, err := inproc.New(pluginFunc, body)
 	if err != nil {
 		return err
+	}
+	if len(limiters) > 0 {
+		if err := r.SetLimiters(limiters...); err != nil {
+			return fmt.Errorf("limiter: %w", err)
+		}
 	}
 	e, err := sqlengine.Open(ctx, r)
 	if err != nil {
@@ -116,27 +129,97 @@ func run(ctx context.Context, pluginFunc plugin.PluginFunc, body, stmt string, w
 	return w.end()
 }
 
-// connectionBody returns what a config file holds for one connection: the
+// fileConfig is what a config file gives a query: the connection's body
+// and the rate limiters to set.
+type fileConfig struct {
+	body     string
+	limiters []*proto.RateLimiterDefinition
+}
+
+// readConfigFile returns what a config file holds for one connection: the
 // body of its first connection block without `plugin`, or the file itself
-// when it is a bare body.
-func connectionBody(src []byte, name string) (string, error) {
+// when it is a bare body; and its `limiter` blocks, at the top level or in
+// a `plugin` block, as Steampipe reads them from a plugin block.
+func readConfigFile(src []byte, name string) (fileConfig, error) {
+	var fc fileConfig
 	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 	if diags.HasErrors() {
-		return "", fmt.Errorf("%s: %s", name, diags.Error())
+		return fc, fmt.Errorf("%s: %s", name, diags.Error())
 	}
 	body := f.Body.(*hclsyntax.Body)
+	conn, bare := "", true
 	for _, b := range body.Blocks {
-		if b.Type != "connection" {
-			continue
-		}
-		var lines []string
-		for name, a := range b.Body.Attributes {
-			if name == "plugin" {
+		bare = false
+		switch b.Type {
+		case "connection":
+			if conn != "" {
 				continue
 			}
-			lines = append(lines, string(a.SrcRange.SliceBytes(src)))
+			var lines []string
+			for name, a := range b.Body.Attributes {
+				if name != "plugin" {
+					lines = append(lines, string(a.SrcRange.SliceBytes(src)))
+				}
+			}
+			conn = strings.Join(lines, "\n")
+		case "plugin":
+			for _, l := range b.Body.Blocks {
+				def, err := limiterBlock(l)
+				if err != nil {
+					return fc, fmt.Errorf("%s: %w", name, err)
+				}
+				fc.limiters = append(fc.limiters, def)
+			}
+		case "limiter":
+			def, err := limiterBlock(b)
+			if err != nil {
+				return fc, fmt.Errorf("%s: %w", name, err)
+			}
+			fc.limiters = append(fc.limiters, def)
+		default:
+			return fc, fmt.Errorf("%s:%d: a %q block is not read here: use connection, plugin or limiter blocks", name, b.TypeRange.Start.Line, b.Type)
 		}
-		return strings.Join(lines, "\n"), nil
 	}
-	return string(src), nil
+	if bare {
+		fc.body = string(src)
+	} else {
+		fc.body = conn
+	}
+	return fc, nil
+}
+
+// limiterBlock reads one `limiter "name" { ... }` block: fill_rate,
+// bucket_size, max_concurrency, scope and where, as in Steampipe. A
+// limiter named like one of the plugin's replaces it.
+func limiterBlock(b *hclsyntax.Block) (*proto.RateLimiterDefinition, error) {
+	if b.Type != "limiter" || len(b.Labels) != 1 {
+		return nil, fmt.Errorf("line %d: want limiter \"<name>\" { ... }, found %s %v", b.TypeRange.Start.Line, b.Type, b.Labels)
+	}
+	var l struct {
+		FillRate       *float64 `hcl:"fill_rate"`
+		BucketSize     *int64   `hcl:"bucket_size"`
+		MaxConcurrency *int64   `hcl:"max_concurrency"`
+		Scope          []string `hcl:"scope,optional"`
+		Where          *string  `hcl:"where"`
+	}
+	if diags := gohcl.DecodeBody(b.Body, nil, &l); diags.HasErrors() {
+		return nil, fmt.Errorf("limiter %q: %s", b.Labels[0], diags.Error())
+	}
+	def := &proto.RateLimiterDefinition{Name: b.Labels[0], Scope: l.Scope}
+	if l.FillRate != nil {
+		def.FillRate = float32(*l.FillRate)
+	}
+	if l.BucketSize != nil {
+		def.BucketSize = *l.BucketSize
+	}
+	if l.MaxConcurrency != nil {
+		def.MaxConcurrency = *l.MaxConcurrency
+	}
+	if l.Where != nil {
+		def.Where = *l.Where
+	}
+	if (def.FillRate > 0) != (def.BucketSize > 0) || (def.FillRate == 0 && def.MaxConcurrency == 0) {
+		return nil, fmt.Errorf("limiter %q: set fill_rate and bucket_size together, max_concurrency, or both", def.Name)
+	}
+	return def, nil
 }

@@ -55,6 +55,13 @@ func New(pluginFunc plugin.PluginFunc, connectionHCL string) (*Runner, error) {
 	return &Runner{server: s}, nil
 }
 
+// SetLimiters adds rate limiters or overrides the plugin's own by name, as
+// the `limiter` blocks of a plugin block do under Steampipe.
+func (r *Runner) SetLimiters(defs ...*proto.RateLimiterDefinition) error {
+	_, err := r.server.SetRateLimiters(&proto.SetRateLimitersRequest{Definitions: defs})
+	return err
+}
+
 // Schema returns the tables and their columns.
 func (r *Runner) Schema() (map[string]*proto.TableSchema, error) {
 	res, err := r.server.GetSchema(&proto.GetSchemaRequest{Connection: Connection})

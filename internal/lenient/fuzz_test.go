@@ -26,7 +26,7 @@ func FuzzParseTime(f *testing.F) {
 }
 
 func FuzzScalars(f *testing.F) {
-	for _, s := range []string{`"x"`, `12`, `null`, `{"a":1}`, `[1,"2"]`, `true`, `"42"`, `7.0`} {
+	for _, s := range []string{`"x"`, `12`, `null`, `{"a":1}`, `[1,"2"]`, `true`, `"42"`, `7.0`, `"a\"b"`, "\"\xff\"", `"\u00e9t\u00e9"`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -41,6 +41,11 @@ func FuzzScalars(f *testing.F) {
 			if err := target.UnmarshalJSON(b); err != nil {
 				t.Fatalf("valid JSON %q refused: %v", b, err)
 			}
+		}
+		// Strings decode as encoding/json decodes them.
+		var want string
+		if json.Unmarshal(b, &want) == nil && string(s) != want {
+			t.Fatalf("%q: String %q, encoding/json %q", b, s, want)
 		}
 		_ = JSONText(b)
 		_ = JSONColumn(b)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // String is a JSON scalar read as text: strings as they are, numbers and
@@ -21,6 +22,8 @@ func (s *String) UnmarshalJSON(b []byte) error {
 	switch {
 	case len(b) == 0 || string(b) == "null":
 		*s = ""
+	case b[0] == '"' && plainString(b):
+		*s = String(b[1 : len(b)-1]) // no escapes: the text between the quotes
 	case b[0] == '"':
 		var v string
 		if err := json.Unmarshal(b, &v); err != nil {
@@ -31,6 +34,13 @@ func (s *String) UnmarshalJSON(b []byte) error {
 		*s = String(b)
 	}
 	return nil
+}
+
+// plainString reports whether b, a JSON string the decoder has already
+// validated, holds no escape sequence and is valid UTF-8: its text is then
+// the bytes between the quotes, as encoding/json would decode it.
+func plainString(b []byte) bool {
+	return len(b) >= 2 && b[len(b)-1] == '"' && bytes.IndexByte(b[1:len(b)-1], '\\') < 0 && utf8.Valid(b)
 }
 
 // Int is a JSON number or numeric string; anything else leaves it unset.

@@ -52,6 +52,8 @@ type CelonisOptions struct {
 	LoginUnderLog  bool          // login history is served under /log only
 	EmptyForbidden bool          // 403s have an empty body, as some Celonis APIs send
 	RatePerSecond  int           // requests a second per credential before 429; 0 = no limit
+
+	AuditAt []time.Time // audit events at exactly these times, besides the generated ones
 }
 
 // Celonis is a fake Celonis Platform team.
@@ -100,6 +102,13 @@ func (e events) between(from, to *time.Time) (int, int) {
 	return lo, hi
 }
 
+// add inserts an entry, keeping the history sorted.
+func (e *events) add(at time.Time, js []byte) {
+	i := sort.Search(len(e.at), func(i int) bool { return e.at[i].After(at) })
+	e.at = append(e.at[:i], append([]time.Time{at}, e.at[i:]...)...)
+	e.json = append(e.json[:i], append([][]byte{js}, e.json[i:]...)...)
+}
+
 type member struct {
 	ID, Name, Email, Role string
 	Internal              bool
@@ -136,6 +145,9 @@ func NewCelonis(o CelonisOptions) *Celonis {
 	g := newGen(o.Seed)
 	c.members = genMembers(g, o.Members)
 	c.audit = genEvents(o.AuditEvents, o.Start, o.Span, g, c.auditEntry)
+	for _, at := range o.AuditAt {
+		c.audit.add(at.UTC().Truncate(time.Millisecond), c.auditEntry(g, at.UTC().Truncate(time.Millisecond)))
+	}
 	c.logins = genEvents(o.LoginEvents, o.Start, o.Span, g, c.loginEntry)
 	c.adoption = genEvents(o.AdoptionEvents, o.Start, o.Span, g, c.adoptionEntry)
 	return c

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/prefetch"
 )
 
 // MaxPageSize is the largest pg[limit] Make's SDK documents (1..10000).
@@ -69,10 +71,13 @@ func (q AuditQuery) values() url.Values {
 }
 
 // Pager controls one listing: the page size (0 or more than the API allows
-// means the largest page) and a hook run before every page request.
+// means the largest page), a hook run before every page request, and how
+// many more rows the caller wants: the next page is fetched while this one
+// streams only if the caller wants more than this page holds.
 type Pager struct {
 	PageSize   int
 	BeforePage func(context.Context) error
+	Remaining  func() int64
 }
 
 func (p Pager) size() int {
@@ -81,6 +86,8 @@ func (p Pager) size() int {
 	}
 	return p.PageSize
 }
+
+func (p Pager) prefetch(n int) bool { return p.Remaining == nil || p.Remaining() > int64(n) }
 
 // Handler receives each page's entries and returns false to stop.
 type Handler[T any] func(items []T) bool
@@ -94,22 +101,12 @@ type auditPage struct {
 
 // ListAuditLogs streams one organization's or team's audit log. It pages by
 // key (pg[last] = the last entry's imtId) when entries carry imtId, by
-// offset otherwise, and stops at the first short page.
+// offset otherwise, and stops at the first short page. The next page is
+// requested while this one streams.
 func (c *Client) ListAuditLogs(ctx context.Context, q AuditQuery, p Pager, h Handler[AuditLog]) error {
 	base := q.values()
 	size := p.size()
-	last, offset := "", 0
-	var prev [32]byte
-	seen := map[string]bool{} // uuids of this listing: one seen twice means the pages overlap
-	for pageNo := 0; ; pageNo++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if p.BeforePage != nil {
-			if err := p.BeforePage(ctx); err != nil {
-				return err
-			}
-		}
+	get := func(last string, offset int) *prefetch.Page[auditPage] {
 		v := cloneValues(base)
 		v.Set("pg[limit]", strconv.Itoa(size))
 		if last != "" {
@@ -117,8 +114,18 @@ func (c *Client) ListAuditLogs(ctx context.Context, q AuditQuery, p Pager, h Han
 		} else if offset > 0 {
 			v.Set("pg[offset]", strconv.Itoa(offset))
 		}
-		var page auditPage
-		status, digest, err := c.auditGet(ctx, q.Scope, q.Scope.path(), v, &page)
+		return prefetch.Start(ctx, p.BeforePage, func(ctx context.Context, page *auditPage) (int, [32]byte, error) {
+			return c.auditGet(ctx, q.Scope, q.Scope.path(), v, page)
+		})
+	}
+	last, offset := "", 0
+	var prev [32]byte
+	seen := map[string]bool{} // uuids of this listing: one seen twice means the pages overlap
+	next := get(last, offset)
+	defer func() { next.Drop() }()
+	for pageNo := 0; ; pageNo++ {
+		page, status, digest, err := next.Wait()
+		next = nil
 		if err != nil {
 			return err
 		}
@@ -144,26 +151,32 @@ func (c *Client) ListAuditLogs(ctx context.Context, q AuditQuery, p Pager, h Han
 			}
 			seen[id] = true
 		}
-		if !h(items) {
-			return nil
-		}
 		limit := size
 		if page.Pg.Limit > 0 && page.Pg.Limit < size {
 			limit = page.Pg.Limit // the server capped our page size: go by its own
 		}
-		if len(items) < limit || len(items) == 0 {
+		more := len(items) >= limit && len(items) > 0
+		if more {
+			key := string(items[len(items)-1].IMTID)
+			switch {
+			case key != "" && key == last:
+				return fmt.Errorf("make: GET %s: the last key %q came back again; the page loop does not advance", path, key)
+			case key != "":
+				last = key
+			case last != "":
+				return fmt.Errorf("make: GET %s: entries stopped carrying imtId in the middle of a listing; cannot page on safely", path)
+			default:
+				offset += len(items)
+			}
+			if p.prefetch(len(items)) {
+				next = get(last, offset)
+			}
+		}
+		if !h(items) || !more {
 			return nil
 		}
-		next := string(items[len(items)-1].IMTID)
-		switch {
-		case next != "" && next == last:
-			return fmt.Errorf("make: GET %s: the last key %q came back again; the page loop does not advance", path, next)
-		case next != "":
-			last = next
-		case last != "":
-			return fmt.Errorf("make: GET %s: entries stopped carrying imtId in the middle of a listing; cannot page on safely", path)
-		default:
-			offset += len(items)
+		if next == nil {
+			next = get(last, offset)
 		}
 	}
 }

@@ -176,3 +176,32 @@ func TestUserAgentAndToken(t *testing.T) {
 		t.Fatalf("ua %q auth %q", ua, auth)
 	}
 }
+
+// The next page is requested while the handler still holds this one, and
+// only when the caller wants more rows than this page holds.
+func TestNextPageIsFetchedWhileThisOneStreams(t *testing.T) {
+	c, api := newTestClient(t, sandbox.MakeOptions{Orgs: []sandbox.MakeOrg{{ID: 11, Events: 250}}}, 60000)
+	q := AuditQuery{Scope: Scope{OrganizationID: 11}}
+	seenAhead := false
+	err := c.ListAuditLogs(context.Background(), q, Pager{PageSize: 100}, func(items []AuditLog) bool {
+		if !seenAhead {
+			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && !seenAhead; time.Sleep(5 * time.Millisecond) {
+				seenAhead = len(api.Requests("/api/v2/audit-logs/")) >= 2
+			}
+		}
+		return true
+	})
+	if err != nil || !seenAhead {
+		t.Fatalf("err %v; second page requested while the first streamed: %v", err, seenAhead)
+	}
+	api.ResetRequests()
+	wanted := int64(100)
+	err = c.ListAuditLogs(context.Background(), q, Pager{PageSize: 100, Remaining: func() int64 { return wanted }}, func(items []AuditLog) bool {
+		time.Sleep(50 * time.Millisecond)
+		wanted -= int64(len(items))
+		return wanted > 0
+	})
+	if n := len(api.Requests("/api/v2/audit-logs/")); err != nil || n != 1 {
+		t.Fatalf("err %v, %d requests for a caller that wanted one page", err, n)
+	}
+}
