@@ -40,6 +40,8 @@ const (
 // bigScan is the size of the full scans; the figure is 200,000.
 var bigScan = flag.Int("rows", 200000, "rows of the full scans")
 
+var freeMem = flag.Int("free-mem", 100, "STEAMPIPE_FREE_MEM_INTERVAL: the SDK frees OS memory every this many rows (Steampipe's default 100; 0: never)")
+
 type figure struct {
 	Name  string
 	Value float64
@@ -69,9 +71,6 @@ func main() {
 		serveChild(os.Args[2])
 		return
 	}
-	// Steampipe's own default: the SDK frees OS memory every 100 rows. Both
-	// sides of every ratio run with it.
-	os.Setenv("STEAMPIPE_FREE_MEM_INTERVAL", "100")
 	os.Setenv("STEAMPIPE_LOG_LEVEL", "off")
 	if len(os.Args) == 5 && os.Args[1] == partFlag {
 		var u urls
@@ -84,12 +83,15 @@ func main() {
 		return
 	}
 	flag.Parse()
+	// Steampipe's own default: the SDK frees OS memory every 100 rows. Both
+	// sides of every ratio run with it; -free-mem 0 shows the SDK's share.
+	os.Setenv("STEAMPIPE_FREE_MEM_INTERVAL", strconv.Itoa(*freeMem))
 	defer stopChildren()
 	start := time.Now()
 	year := 365 * 24 * time.Hour
 	yearAgo := time.Now().Add(-year)
 
-	fmt.Fprintf(os.Stderr, "bench: %d CPUs, %s, %s/%s, %d-row scans; the sandboxes run in child processes, each part in a process of its own\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, *bigScan)
+	fmt.Fprintf(os.Stderr, "bench: %d CPUs, %s, %s/%s, %d-row scans, STEAMPIPE_FREE_MEM_INTERVAL=%d; the sandboxes run in child processes, each part in a process of its own\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, *bigScan, *freeMem)
 	u := urls{
 		Big:   spawn(spec{Kind: "celonis", Events: *bigScan, Start: yearAgo, Span: year.String()}).URL,
 		Small: spawn(spec{Kind: "celonis", Events: 10000, Start: yearAgo, Span: year.String()}).URL,
