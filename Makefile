@@ -14,7 +14,8 @@ RACE_PKGS   := ./config/... ./celonis/platform/... ./make/makeapi/... ./internal
 FUZZ        := celonis/platform:FuzzDecodeAuditPage celonis/platform:FuzzDecodeOtherPages \
                celonis/platform:FuzzParseUserID celonis/platform:FuzzParseNameAndEmail \
                make/makeapi:FuzzDecodeAuditPage make/makeapi:FuzzDecodeFiltersAndOrganizations \
-               internal/lenient:FuzzParseTime internal/lenient:FuzzScalars
+               internal/lenient:FuzzParseTime internal/lenient:FuzzScalars internal/lenient:FuzzArrayElements \
+               internal/cli:FuzzAppendJSON
 FUZZTIME    ?= 5s
 
 .PHONY: build install test vet demo fuzz bench

@@ -50,6 +50,9 @@ type cursorPage[T any] struct {
 	NextPageToken String `json:"nextPageToken"`
 }
 
+// KeepRaw gives the page's entries their raw JSON.
+func (p *cursorPage[T]) KeepRaw(body []byte) error { return keepRaw(body, p.Content) }
+
 // maxEmptyCursorPages bounds a cursor that keeps handing out new tokens
 // without entries, which would otherwise loop for ever.
 const maxEmptyCursorPages = 5
@@ -131,6 +134,9 @@ type numberedPage[T any] struct {
 	PageSize   *int   `json:"pageSize"`
 	TotalCount *int64 `json:"totalCount"`
 }
+
+// KeepRaw gives the page's entries their raw JSON.
+func (p *numberedPage[T]) KeepRaw(body []byte) error { return keepRaw(body, p.Content) }
 
 // pageLoop reads pageNumber 0, 1, ... until totalCount entries have been
 // read or, when the API gives no total, a page comes back short. Pages are

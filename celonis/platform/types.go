@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -25,12 +26,40 @@ type (
 // ParseTime reads the timestamp forms the APIs are known or guessed to use.
 func ParseTime(s string) (time.Time, bool) { return lenient.ParseTime(s) }
 
-// rawEntry is embedded by every entry type: the entry exactly as sent.
+// rawEntry is embedded by every entry type: the entry exactly as sent, set
+// by the page that decoded it (see keepRaw).
 type rawEntry struct {
 	Raw json.RawMessage `json:"-"`
 }
 
 func (r *rawEntry) rawJSON() []byte { return r.Raw }
+
+func (r *rawEntry) keepRaw(b []byte) {
+	if r.Raw == nil {
+		r.Raw = b
+	}
+}
+
+// keepRaw gives each entry of a page its raw JSON: the elements of the
+// page's `content` array, found in one scan of the body.
+func keepRaw[T any](body []byte, items *[]T) error {
+	if items == nil || len(*items) == 0 {
+		return nil
+	}
+	raws, err := lenient.ArrayElements(body, "content")
+	if err != nil {
+		return err
+	}
+	if len(raws) != len(*items) {
+		return fmt.Errorf("%d raw entries for %d decoded ones", len(raws), len(*items))
+	}
+	for i := range *items {
+		if k, ok := any(&(*items)[i]).(interface{ keepRaw([]byte) }); ok {
+			k.keepRaw(raws[i])
+		}
+	}
+	return nil
+}
 
 // AuditEntry is one Celonis Platform audit log event (v1 and v2 alike).
 type AuditEntry struct {
@@ -46,13 +75,6 @@ type AuditEntry struct {
 		NewValue json.RawMessage `json:"newValue"`
 	} `json:"diffPayload"`
 	rawEntry
-}
-
-// UnmarshalJSON keeps the raw entry beside the decoded fields.
-func (e *AuditEntry) UnmarshalJSON(b []byte) error {
-	type plain AuditEntry
-	e.Raw = append(json.RawMessage(nil), b...)
-	return json.Unmarshal(b, (*plain)(e))
 }
 
 func (e *AuditEntry) at() *time.Time { return e.Timestamp.Ptr() }
@@ -153,13 +175,6 @@ type Member struct {
 	InactivityPeriod lenient.Int     `json:"inactivityPeriod"`
 	Group            json.RawMessage `json:"group"`
 	rawEntry
-}
-
-// UnmarshalJSON keeps the raw entry beside the decoded fields.
-func (m *Member) UnmarshalJSON(b []byte) error {
-	type plain Member
-	m.Raw = append(json.RawMessage(nil), b...)
-	return json.Unmarshal(b, (*plain)(m))
 }
 
 func parseBool(b json.RawMessage) *bool {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/httpx"
 )
 
 func TestParseUserID(t *testing.T) {
@@ -41,10 +43,11 @@ func TestParseNameAndEmail(t *testing.T) {
 
 func TestLenientAuditEntry(t *testing.T) {
 	raw := `{"userId":"u (a@b.c)","userRole":7,"event":"X","timestamp":1740495130903,"message":{"k":1},"ipAddress":null,"port":8888,"diffPayload":{"oldValue":"a","newValue":{"v":2}},"extra":"kept"}`
-	var e AuditEntry
-	if err := json.Unmarshal([]byte(raw), &e); err != nil {
+	var page cursorPage[AuditEntry]
+	if err := httpx.DecodeJSON([]byte(`{"content":[`+raw+`],"nextPageToken":""}`), "", &page); err != nil || len(*page.Content) != 1 {
 		t.Fatal(err)
 	}
+	e := (*page.Content)[0]
 	if e.UserRole != "7" || e.Port != "8888" || e.IPAddress != "" {
 		t.Errorf("scalars: %+v", e)
 	}

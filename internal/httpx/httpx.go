@@ -188,7 +188,18 @@ func DecodeJSON(body []byte, contentType string, out any) error {
 	if err := json.Unmarshal(trimmed, out); err != nil {
 		return fmt.Errorf("the JSON body could not be decoded (Content-Type %q): %v", contentType, err)
 	}
+	if k, ok := out.(RawKeeper); ok {
+		if err := k.KeepRaw(trimmed); err != nil {
+			return fmt.Errorf("the JSON body could not be decoded (Content-Type %q): %v", contentType, err)
+		}
+	}
 	return nil
+}
+
+// RawKeeper is a decoded body that keeps parts of the body as they were
+// sent (a page its entries, say); DecodeJSON hands it the body it decoded.
+type RawKeeper interface {
+	KeepRaw(body []byte) error
 }
 
 // Snippet is a short, single-line excerpt of a body for error messages.

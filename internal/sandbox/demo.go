@@ -24,8 +24,10 @@ func NewDemo(seed uint64, events int, now time.Time, opts ...DemoOption) *Demo {
 	if events <= 0 {
 		events = 50000
 	}
-	span := 365 * 24 * time.Hour
-	start := now.UTC().Add(-span).Truncate(time.Hour)
+	// A year that ends now, so that the last hour always has events (the
+	// docs' examples ask for it); the start falls on the hour.
+	start := now.UTC().Add(-365 * 24 * time.Hour).Truncate(time.Hour)
+	span := now.UTC().Sub(start)
 	co := CelonisOptions{Seed: seed, AuditEvents: events, LoginEvents: max(1, events/5), AdoptionEvents: max(1, events/5),
 		Members: 25, Start: start, Span: span}
 	mo := MakeOptions{Seed: seed, Start: start, Span: span, Orgs: []MakeOrg{

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/prefetch"
 )
 
@@ -97,6 +98,25 @@ type auditPage struct {
 	Pg        struct {
 		Limit int `json:"limit"`
 	} `json:"pg"`
+}
+
+// KeepRaw gives the page's entries their raw JSON: the elements of its
+// `auditLogs` array, found in one scan of the body.
+func (p *auditPage) KeepRaw(body []byte) error {
+	if p.AuditLogs == nil || len(*p.AuditLogs) == 0 {
+		return nil
+	}
+	raws, err := lenient.ArrayElements(body, "auditLogs")
+	if err != nil {
+		return err
+	}
+	if len(raws) != len(*p.AuditLogs) {
+		return fmt.Errorf("%d raw entries for %d decoded ones", len(raws), len(*p.AuditLogs))
+	}
+	for i := range *p.AuditLogs {
+		(*p.AuditLogs)[i].Raw = raws[i]
+	}
+	return nil
 }
 
 // ListAuditLogs streams one organization's or team's audit log. It pages by

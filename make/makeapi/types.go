@@ -44,14 +44,13 @@ type AuditLog struct {
 	} `json:"version"`
 	DetailsField json.RawMessage `json:"details"`
 	DetailField  json.RawMessage `json:"detail"`
-	Raw          json.RawMessage `json:"-"`
+	Raw          json.RawMessage `json:"-"` // as sent; set by the page or answer that held it
 }
 
-// UnmarshalJSON keeps the raw entry beside the decoded fields.
-func (e *AuditLog) UnmarshalJSON(b []byte) error {
-	type plain AuditLog
-	e.Raw = append(json.RawMessage(nil), b...)
-	return json.Unmarshal(b, (*plain)(e))
+// KeepRaw keeps an entry read on its own (the detail endpoint) whole.
+func (e *AuditLog) KeepRaw(body []byte) error {
+	e.Raw = body
+	return nil
 }
 
 // Details returns the event-specific object of a detail answer, under

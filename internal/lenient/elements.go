@@ -1,0 +1,135 @@
+package lenient
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+)
+
+// ArrayElements returns the raw elements of the array under key in the
+// top-level object of doc, a JSON document that encoding/json has already
+// decoded: exactly what encoding/json would put in a []json.RawMessage
+// field tagged with key. The elements share doc's memory.
+//
+// Pages keep every entry's raw JSON beside its decoded fields. Done in each
+// entry's UnmarshalJSON that costs encoding/json two more walks over every
+// entry (it skips the entry to find its end, then validates it again before
+// decoding it); one plain scan of the page is far cheaper. Where the scan
+// cannot be sure that it found the array encoding/json decoded (the key
+// missing, repeated, escaped, or spelled in another case, which
+// encoding/json also accepts), encoding/json itself answers.
+func ArrayElements(doc []byte, key string) ([][]byte, error) {
+	if elems, ok := scanArray(doc, key); ok {
+		return elems, nil
+	}
+	field := reflect.StructField{Name: "V", Type: reflect.TypeFor[[]json.RawMessage](), Tag: reflect.StructTag(`json:"` + key + `"`)}
+	v := reflect.New(reflect.StructOf([]reflect.StructField{field}))
+	if err := json.Unmarshal(doc, v.Interface()); err != nil {
+		return nil, fmt.Errorf("the %q array: %w", key, err)
+	}
+	raws := v.Elem().Field(0).Interface().([]json.RawMessage)
+	out := make([][]byte, len(raws))
+	for i, r := range raws {
+		out[i] = r
+	}
+	return out, nil
+}
+
+// scanArray is the fast path of ArrayElements, for valid JSON only.
+func scanArray(doc []byte, key string) (elems [][]byte, ok bool) {
+	i := skipSpace(doc, 0)
+	if i >= len(doc) || doc[i] != '{' {
+		return nil, false
+	}
+	start := -1
+	for i = skipSpace(doc, i+1); i < len(doc) && doc[i] != '}'; {
+		end := skipValue(doc, i) // the key
+		name := doc[i+1 : end-1]
+		i = skipSpace(doc, end)
+		i = skipSpace(doc, i+1) // past ':'
+		switch {
+		case bytes.IndexByte(name, '\\') >= 0:
+			return nil, false
+		case string(name) == key:
+			if start >= 0 {
+				return nil, false
+			}
+			start = i
+		case strings.EqualFold(string(name), key):
+			return nil, false
+		}
+		i = skipSpace(doc, skipValue(doc, i))
+		if i < len(doc) && doc[i] == ',' {
+			i = skipSpace(doc, i+1)
+		}
+	}
+	if start < 0 || start >= len(doc) {
+		return nil, false
+	}
+	if doc[start] == 'n' { // null
+		return nil, true
+	}
+	if doc[start] != '[' {
+		return nil, false
+	}
+	for i = skipSpace(doc, start+1); i < len(doc) && doc[i] != ']'; {
+		end := skipValue(doc, i)
+		elems = append(elems, doc[i:end:end])
+		i = skipSpace(doc, end)
+		if i < len(doc) && doc[i] == ',' {
+			i = skipSpace(doc, i+1)
+		}
+	}
+	return elems, i < len(doc)
+}
+
+func skipSpace(doc []byte, i int) int {
+	for i < len(doc) && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the index just past the value that starts at i.
+func skipValue(doc []byte, i int) int {
+	if i >= len(doc) {
+		return i
+	}
+	switch doc[i] {
+	case '"':
+		for i++; i < len(doc); i++ {
+			switch doc[i] {
+			case '\\':
+				i++
+			case '"':
+				return i + 1
+			}
+		}
+		return i
+	case '{', '[':
+		depth := 0
+		for ; i < len(doc); i++ {
+			switch doc[i] {
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			case '"':
+				i = skipValue(doc, i) - 1
+			}
+		}
+		return i
+	default: // number, true, false, null
+		for ; i < len(doc); i++ {
+			switch doc[i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return i
+			}
+		}
+		return i
+	}
+}

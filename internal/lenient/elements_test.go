@@ -1,0 +1,100 @@
+package lenient
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// viaJSON is what encoding/json decodes for key: the reference.
+func viaJSON(t testing.TB, doc []byte) []json.RawMessage {
+	var v struct {
+		Content []json.RawMessage `json:"content"`
+	}
+	if err := json.Unmarshal(doc, &v); err != nil {
+		t.Fatalf("%q: %v", doc, err)
+	}
+	return v.Content
+}
+
+func sameElements(a [][]byte, b []json.RawMessage) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !bytes.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestArrayElementsMatchesEncodingJSON(t *testing.T) {
+	for _, doc := range []string{
+		`{"content":[{"a":1},{"b":"x\"]}"},[1,[2]],"s",null,-1.5e3,true],"nextPageToken":"t"}`,
+		` { "pg" : {"last":"x"} , "content" : [ ] } `,
+		`{"content":null}`,
+		`{"other":[1]}`,
+		`{"content":[1],"content":[2,3]}`,     // repeated: the last wins
+		`{"Content":[1],"content":[2]}`,       // another case: encoding/json reads both
+		`{"CONTENT":[1]}`,                     // only another case
+		`{"con\u0074ent":[4]}`,                // escaped key
+		`{"content":[{"k":"\\"}],"x":"\\\""}`, // escapes at string ends
+		`{"a":{"content":[9]},"content":[{"content":[8]}]}`,
+		`{"content":"not an array"}`,
+	} {
+		got, err := ArrayElements([]byte(doc), "content")
+		if doc == `{"content":"not an array"}` {
+			if err == nil {
+				t.Errorf("%s: no error", doc)
+			}
+			continue
+		}
+		want := viaJSON(t, []byte(doc))
+		if err != nil || !sameElements(got, want) {
+			t.Errorf("%s: got %q (%v), encoding/json %q", doc, got, err, want)
+		}
+	}
+}
+
+func FuzzArrayElements(f *testing.F) {
+	for _, s := range []string{`{"content":[{"a":1},"x",[1]]}`, `{"content":[],"c":{"d":[1,"]"]}}`, `{"Content":[1]}`, `{"content":null}`, `[1]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		var v struct {
+			Content []json.RawMessage `json:"content"`
+		}
+		if json.Unmarshal(doc, &v) != nil {
+			return // ArrayElements is only ever given documents encoding/json decoded
+		}
+		got, err := ArrayElements(doc, "content")
+		if err != nil || !sameElements(got, v.Content) {
+			t.Fatalf("%q: got %q (%v), encoding/json %q", doc, got, err, v.Content)
+		}
+	})
+}
+
+func BenchmarkArrayElements(b *testing.B) {
+	var buf bytes.Buffer
+	buf.WriteString(`{"content":[`)
+	for i := 0; i < 200; i++ {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(`{"userId":"8161c24e-2b32-44eb-bedb-ede2267be989 (ada@example.com)","userRole":"ADMIN","event":"STUDIO_NODE_UPDATED","timestamp":"2025-02-25T14:52:10.903Z","message":{"nodeKey":"k","spaceId":"s"},"ipAddress":null,"port":"8888"}`)
+	}
+	buf.WriteString(`],"nextPageToken":"abc"}`)
+	doc := buf.Bytes()
+	b.SetBytes(int64(len(doc)))
+	b.Run("scan", func(b *testing.B) {
+		for b.Loop() {
+			ArrayElements(doc, "content")
+		}
+	})
+	b.Run("encoding/json", func(b *testing.B) {
+		for b.Loop() {
+			viaJSON(b, doc)
+		}
+	})
+}
