@@ -12,7 +12,7 @@ RACE_PKGS   := ./config/... ./celonis/platform/... ./make/makeapi/... ./internal
 
 # Fuzz targets (package:target); CI runs each for FUZZTIME.
 FUZZ        := celonis/platform:FuzzDecodeAuditPage celonis/platform:FuzzDecodeOtherPages \
-               celonis/platform:FuzzParseUserID celonis/platform:FuzzParseNameAndEmail \
+               celonis/platform:FuzzParseUserID celonis/platform:FuzzParseNameAndEmail celonis/platform:FuzzEntryKey \
                make/makeapi:FuzzDecodeAuditPage make/makeapi:FuzzDecodeFiltersAndOrganizations \
                internal/lenient:FuzzParseTime internal/lenient:FuzzScalars internal/lenient:FuzzArrayElements \
                internal/cli:FuzzAppendJSON

@@ -1,6 +1,9 @@
 package platform
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -82,6 +85,25 @@ func FuzzParseNameAndEmail(f *testing.F) {
 		}
 		if !strings.Contains(s, name) {
 			t.Fatalf("name %q is not in %q", name, s)
+		}
+	})
+}
+
+// EntryKey hashes the compacted entry; it skips compacting entries that
+// are compact already, and must give the same key as compacting always.
+func FuzzEntryKey(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `{ "a" : "x y" }`, `{"a":"q\" \\"}`, "[1,\n2]", `not json {`, `"\\"`, ""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var buf bytes.Buffer
+		want := raw
+		if json.Compact(&buf, raw) == nil {
+			want = buf.Bytes()
+		}
+		sum := sha256.Sum256(want)
+		if got := EntryKey(raw); got != hex.EncodeToString(sum[:16]) {
+			t.Fatalf("%q: key %s, compacting gives %x", raw, got, sum[:16])
 		}
 	})
 }

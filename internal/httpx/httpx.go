@@ -61,14 +61,45 @@ func Send(c *http.Client, req *http.Request) (*Response, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
-	if err != nil {
+	buf := readBuffer()
+	defer putReadBuffer(buf)
+	if resp.ContentLength > 0 && resp.ContentLength <= MaxBody {
+		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, MaxBody+1)); err != nil {
 		return nil, err
 	}
-	if len(body) > MaxBody {
+	if buf.Len() > MaxBody {
 		return nil, fmt.Errorf("HTTP %d: the response is larger than %d MiB, far more than a page should be", resp.StatusCode, MaxBody>>20)
 	}
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
+	// The body is a copy of its exact size: entries keep slices of it.
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: bytes.Clone(buf.Bytes())}, nil
+}
+
+// readBuffers holds a few read buffers for reuse, so a body costs one
+// allocation of its own size rather than the doubling of a growing read.
+// Not a sync.Pool: under Steampipe the SDK runs a GC every 100 rows, and
+// each GC empties the pools.
+var readBuffers = make(chan *bytes.Buffer, 4)
+
+func readBuffer() *bytes.Buffer {
+	select {
+	case b := <-readBuffers:
+		return b
+	default:
+		return new(bytes.Buffer)
+	}
+}
+
+func putReadBuffer(b *bytes.Buffer) {
+	if b.Cap() > 8<<20 {
+		return // a rare huge body: let it go
+	}
+	b.Reset()
+	select {
+	case readBuffers <- b:
+	default:
+	}
 }
 
 // Do calls send until it returns a response that retry does not want
