@@ -2,6 +2,7 @@ package celonis
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
@@ -36,12 +37,12 @@ func tableCelonisAuditLog(_ context.Context) *plugin.Table {
 			{Name: "user_role", Type: proto.ColumnType_STRING, Description: "Team role of the user at the time of the event.", Transform: column.Field("UserRole").NullIfZero()},
 			{Name: "ip_address", Type: proto.ColumnType_STRING, Description: "IP address the event came from, when recorded.", Transform: column.Field("IPAddress").NullIfZero()},
 			{Name: "port", Type: proto.ColumnType_STRING, Description: "Port the event came from, when recorded.", Transform: column.Field("Port").NullIfZero()},
-			{Name: "message", Type: proto.ColumnType_JSON, Description: "Event-specific details as a JSON object.", Transform: column.Field("Message")},
+			{Name: "message", Type: proto.ColumnType_JSON, Description: "Event-specific details as a JSON object.", Transform: column.JSON("Message")},
 			{Name: "diff_old_value", Type: proto.ColumnType_STRING, Description: "Value before the change, for events that record a diff.", Transform: column.Field("DiffOldValue").NullIfZero()},
 			{Name: "diff_new_value", Type: proto.ColumnType_STRING, Description: "Value after the change, for events that record a diff.", Transform: column.Field("DiffNewValue").NullIfZero()},
 			{Name: "event_key", Type: proto.ColumnType_STRING, Description: "Stable key of the entry (a hash of its JSON), for deduplicating repeated exports.", Transform: transform.FromP(auditEventKey, nil)},
 			{Name: "api_version", Type: proto.ColumnType_STRING, Description: "Audit Log API version the entry was read from (v2 or v1).", Transform: column.Field("APIVersion").NullIfZero()},
-			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The entry exactly as the API sent it.", Transform: column.Field("Raw")},
+			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The entry exactly as the API sent it.", Transform: column.JSON("Raw")},
 		},
 	}
 }
@@ -55,11 +56,11 @@ type auditLogRow struct {
 	UserRole     string
 	IPAddress    string
 	Port         string
-	Message      any
+	Message      json.RawMessage
 	DiffOldValue *string
 	DiffNewValue *string
 	APIVersion   string
-	Raw          any
+	Raw          json.RawMessage
 }
 
 func newAuditLogRow(e *platform.AuditEntry, version string) *auditLogRow {
@@ -67,7 +68,7 @@ func newAuditLogRow(e *platform.AuditEntry, version string) *auditLogRow {
 	r := &auditLogRow{
 		Timestamp: e.Timestamp.Ptr(), Event: string(e.Event), UserID: id, UserEmail: email,
 		UserRole: string(e.UserRole), IPAddress: string(e.IPAddress), Port: string(e.Port),
-		Message: lenient.JSONColumn(e.Message), APIVersion: version, Raw: lenient.JSONColumn(e.Raw),
+		Message: e.Message, APIVersion: version, Raw: e.Raw,
 	}
 	if e.DiffPayload != nil {
 		r.DiffOldValue = platform.JSONText(e.DiffPayload.OldValue)
@@ -95,6 +96,6 @@ func auditEventKey(_ context.Context, d *transform.TransformData) (any, error) {
 	if !ok {
 		return nil, nil
 	}
-	raw, _ := row.Raw.(string)
+	raw, _ := lenient.JSONColumn(row.Raw).(string) // as the raw column shows it
 	return platform.EntryKey([]byte(raw)), nil
 }

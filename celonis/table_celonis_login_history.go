@@ -2,6 +2,7 @@ package celonis
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
@@ -9,7 +10,6 @@ import (
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis/platform"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/column"
-	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/timerange"
 )
@@ -32,7 +32,7 @@ func tableCelonisLoginHistory(_ context.Context) *plugin.Table {
 			{Name: "event_type", Type: proto.ColumnType_STRING, Description: "Kind of authentication event, such as LOGIN, LOGIN_SSO, LOGOUT or BAD_CREDENTIALS.", Transform: column.Field("EventType").NullIfZero()},
 			{Name: "email", Type: proto.ColumnType_STRING, Description: "Email of the account that tried to authenticate.", Transform: column.Field("Email").NullIfZero()},
 			{Name: "success", Type: proto.ColumnType_BOOL, Description: "True if the authentication succeeded.", Transform: column.Field("Success")},
-			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The entry exactly as the API sent it.", Transform: column.Field("Raw")},
+			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The entry exactly as the API sent it.", Transform: column.JSON("Raw")},
 		},
 	}
 }
@@ -43,7 +43,7 @@ type loginHistoryRow struct {
 	EventType string
 	Email     string
 	Success   *bool
-	Raw       any
+	Raw       json.RawMessage
 }
 
 //// LIST FUNCTION
@@ -54,6 +54,6 @@ func listCelonisLoginHistory(ctx context.Context, d *plugin.QueryData, _ *plugin
 		func(e *platform.LoginEvent) *time.Time { return e.Timestamp.Ptr() },
 		func(c *platform.Client, e *platform.LoginEvent) any {
 			return &loginHistoryRow{Timestamp: e.Timestamp.Ptr(), EventType: string(e.AuthenticationEventType),
-				Email: string(e.Email), Success: e.Success, Raw: lenient.JSONColumn(e.Raw)}
+				Email: string(e.Email), Success: e.Success, Raw: e.Raw}
 		})
 }

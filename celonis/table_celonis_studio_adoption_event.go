@@ -2,6 +2,7 @@ package celonis
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
@@ -9,7 +10,6 @@ import (
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis/platform"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/column"
-	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/timerange"
 )
@@ -39,7 +39,7 @@ func tableCelonisStudioAdoptionEvent(_ context.Context) *plugin.Table {
 			{Name: "asset_name", Type: proto.ColumnType_STRING, Description: "Name of the Studio asset.", Transform: column.Field("AssetName").NullIfZero()},
 			{Name: "package_key", Type: proto.ColumnType_STRING, Description: "Key of the Studio package that holds the asset.", Transform: column.Field("PackageKey").NullIfZero()},
 			{Name: "space_id", Type: proto.ColumnType_STRING, Description: "ID of the Studio space that holds the package.", Transform: column.Field("SpaceID").NullIfZero()},
-			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The entry exactly as the API sent it.", Transform: column.Field("Raw")},
+			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The entry exactly as the API sent it.", Transform: column.JSON("Raw")},
 		},
 	}
 }
@@ -50,7 +50,7 @@ type adoptionRow struct {
 	ID, EventType, UserID, UserEmail string
 	AssetID, AssetType, AssetName    string
 	PackageKey, SpaceID              string
-	Raw                              any
+	Raw                              json.RawMessage
 }
 
 //// LIST FUNCTION
@@ -63,6 +63,6 @@ func listCelonisStudioAdoptionEvents(ctx context.Context, d *plugin.QueryData, _
 			return &adoptionRow{Timestamp: e.Timestamp.Ptr(), ID: string(e.ID), EventType: string(e.EventType),
 				UserID: string(e.UserID), UserEmail: string(e.UserEmail), AssetID: string(e.AssetID),
 				AssetType: string(e.AssetType), AssetName: string(e.AssetName), PackageKey: string(e.PackageKey),
-				SpaceID: string(e.SpaceID), Raw: lenient.JSONColumn(e.Raw)}
+				SpaceID: string(e.SpaceID), Raw: e.Raw}
 		})
 }

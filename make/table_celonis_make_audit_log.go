@@ -2,6 +2,7 @@ package make
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -62,7 +63,7 @@ func tableCelonisMakeAuditLog(_ context.Context) *plugin.Table {
 			{Name: "created_at", Type: proto.ColumnType_TIMESTAMP, Description: "Time Make recorded the entry.", Transform: column.Field("CreatedAt")},
 			{Name: "triggered_at", Type: proto.ColumnType_TIMESTAMP, Description: "Time the event happened.", Transform: column.Field("TriggeredAt")},
 			{Name: "details", Type: proto.ColumnType_JSON, Description: "Event-specific details, read from the entry's detail endpoint.", Hydrate: getMakeAuditLogDetails, Transform: transform.FromValue()},
-			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The entry exactly as the API sent it.", Transform: column.Field("Raw")},
+			{Name: "raw", Type: proto.ColumnType_JSON, Description: "The entry exactly as the API sent it.", Transform: column.JSON("Raw")},
 		},
 	}
 }
@@ -84,7 +85,7 @@ type auditLogRow struct {
 	VersionTo        string
 	CreatedAt        *time.Time
 	TriggeredAt      *time.Time
-	Raw              any
+	Raw              json.RawMessage
 	details          any // set when the entry came from the detail endpoint
 	hasDetails       bool
 }
@@ -92,7 +93,7 @@ type auditLogRow struct {
 func newAuditLogRow(e *makeapi.AuditLog) *auditLogRow {
 	r := &auditLogRow{
 		UUID: string(e.UUID), EventName: string(e.EventName), TargetID: string(e.TargetID),
-		CreatedAt: e.CreatedAt.Ptr(), TriggeredAt: e.TriggeredAt.Ptr(), Raw: lenient.JSONColumn(e.Raw),
+		CreatedAt: e.CreatedAt.Ptr(), TriggeredAt: e.TriggeredAt.Ptr(), Raw: e.Raw,
 	}
 	if id := e.OrgID(); id != 0 {
 		r.OrganizationID = &id

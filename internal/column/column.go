@@ -7,10 +7,13 @@ package column
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"sync"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin/transform"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 )
 
 // Field reads the exported field name (promoted fields included) of the
@@ -46,5 +49,19 @@ func Field(name string) *transform.ColumnTransforms {
 			return nil, nil // through a nil embedded pointer
 		}
 		return f.Interface(), nil
+	})
+}
+
+// JSON reads a json.RawMessage field (JSON as the API sent it) as a JSON
+// column, null when absent or null. The text is made only for queries that
+// select the column: a scan of a few columns does not copy every entry.
+func JSON(name string) *transform.ColumnTransforms {
+	field := Field(name).Transforms[0].Transform
+	return transform.From(func(ctx context.Context, d *transform.TransformData) (any, error) {
+		v, err := field(ctx, d)
+		if raw, ok := v.(json.RawMessage); ok {
+			return lenient.JSONColumn(raw), err
+		}
+		return v, err
 	})
 }

@@ -2,6 +2,7 @@ package column
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"testing"
 
@@ -74,4 +75,22 @@ func BenchmarkField(b *testing.B) {
 			sdk.Transform(context.Background(), &transform.TransformData{HydrateItem: r, Param: sdk.Param})
 		}
 	})
+}
+
+func TestJSONMakesTheColumnText(t *testing.T) {
+	type r struct{ Raw json.RawMessage }
+	for _, c := range []struct {
+		row  any
+		want any
+	}{
+		{&r{Raw: json.RawMessage(` {"a":1} `)}, `{"a":1}`},
+		{&r{Raw: json.RawMessage(`null`)}, nil},
+		{&r{}, nil},
+		{&row{Name: "x"}, nil}, // no such field
+	} {
+		got, err := JSON("Raw").Transforms[0].Transform(context.Background(), &transform.TransformData{HydrateItem: c.row})
+		if err != nil || got != c.want {
+			t.Errorf("%#v: got %#v, want %#v", c.row, got, c.want)
+		}
+	}
 }
