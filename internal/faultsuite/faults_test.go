@@ -35,16 +35,31 @@ type table struct {
 	prefix string // URL path prefix of its list requests
 	cursor bool   // pages with a cursor token (Celonis v2 style)
 	oauth  bool   // reads the Celonis Platform with OAuth
+	label  string // names a variant of the table's scan
+	since  time.Duration
+	extra  string // more connection config
+}
+
+// where is the variant's time bound: a range of many days holding several
+// pages, which the plugin reads as windows at once (cursor) or as pages
+// requested ahead (v1), so faults land in concurrent requests.
+func (t table) where() (time.Time, bool) {
+	if t.since == 0 {
+		return time.Time{}, false
+	}
+	return time.Now().Add(-t.since).UTC().Truncate(time.Second), true
 }
 
 var tables = []table{
-	{"celonis_audit_log", "timestamp, event, user_id, raw", "/log/", true, true},
-	{"celonis_login_history", "timestamp, email, success, raw", "/api/external/authentication-events", false, true},
-	{"celonis_studio_adoption_event", "timestamp, id, raw", "/platform-adoption/", true, true},
-	{"celonis_team_member", "user_id, email, raw", "/api/external/members", false, true},
-	{"celonis_make_audit_log", "uuid, organization_id, raw", "/api/v2/audit-logs/organization/", false, false},
-	{"celonis_make_audit_log_filter", "organization_id, filter_type, value", "/api/v2/audit-logs/organization/", false, false},
-	{"celonis_make_organization", "id, name, raw", "/api/v2/organizations", false, false},
+	{"celonis_audit_log", "timestamp, event, user_id, raw", "/log/", true, true, "", 0, ""},
+	{"celonis_login_history", "timestamp, email, success, raw", "/api/external/authentication-events", false, true, "", 0, ""},
+	{"celonis_studio_adoption_event", "timestamp, id, raw", "/platform-adoption/", true, true, "", 0, ""},
+	{"celonis_team_member", "user_id, email, raw", "/api/external/members", false, true, "", 0, ""},
+	{"celonis_make_audit_log", "uuid, organization_id, raw", "/api/v2/audit-logs/organization/", false, false, "", 0, ""},
+	{"celonis_make_audit_log_filter", "organization_id, filter_type, value", "/api/v2/audit-logs/organization/", false, false, "", 0, ""},
+	{"celonis_make_organization", "id, name, raw", "/api/v2/organizations", false, false, "", 0, ""},
+	{"celonis_audit_log", "timestamp, event, user_id, raw", "/log/", true, true, "[windows]", 200 * 24 * time.Hour, ""},
+	{"celonis_audit_log", "timestamp, event, user_id, raw", "/log/", false, true, "[v1 pages ahead]", 200 * 24 * time.Hour, "audit_log_api_version = \"v1\"\n"},
 }
 
 type fault struct {
@@ -135,7 +150,7 @@ func newEnv(t *testing.T) *env {
 func config(url string, tb table) string {
 	auth := fmt.Sprintf("client_id = %q\nclient_secret = %q\n", "sandbox-client", secrets[0])
 	return fmt.Sprintf("url = %q\n%smake_url = %q\nmake_api_token = %q\nmake_organization_ids = [11, 12]\nmake_rate_limit_per_minute = 60000\n"+
-		"min_error_retry_delay = 1\nrequest_timeout = 1\n", url, auth, url, secrets[3])
+		"min_error_retry_delay = 1\nrequest_timeout = 1\n%s", url, auth, url, secrets[3], tb.extra)
 }
 
 // result is a scan's rows, as sorted JSON lines, or its error.
@@ -152,7 +167,11 @@ func viaSDK(ctx context.Context, cfg string, tb table) result {
 	}
 	var rows []string
 	cols := strings.Split(strings.ReplaceAll(tb.cols, " ", ""), ",")
-	err = r.Execute(ctx, inproc.Query{Table: tb.name, Columns: cols}, func(row inproc.Row) error {
+	q := inproc.Query{Table: tb.name, Columns: cols}
+	if since, ok := tb.where(); ok {
+		q.Quals = inproc.Quals(inproc.Q("timestamp", ">=", inproc.TimeValue(since)))
+	}
+	err = r.Execute(ctx, q, func(row inproc.Row) error {
 		vals := map[string]any{}
 		for _, c := range cols {
 			v := row.Value(c)
@@ -171,7 +190,11 @@ func viaSDK(ctx context.Context, cfg string, tb table) result {
 
 func viaQuery(ctx context.Context, cfg string, tb table) result {
 	var out, errb bytes.Buffer
-	code := cli.Query(celonis.Plugin, []string{"--config", cfg, "--output", "jsonl", "select " + tb.cols + " from " + tb.name}, &out, &errb)
+	stmt := "select " + tb.cols + " from " + tb.name
+	if since, ok := tb.where(); ok {
+		stmt += " where timestamp >= '" + since.Format("2006-01-02T15:04:05.000Z") + "'"
+	}
+	code := cli.Query(celonis.Plugin, []string{"--config", cfg, "--output", "jsonl", stmt}, &out, &errb)
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if out.Len() == 0 {
 		lines = nil
@@ -211,15 +234,30 @@ func TestFaultSuite(t *testing.T) {
 		for _, p := range paths {
 			e.demo.Celonis.ClearFaults()
 			e.demo.Make.ClearFaults()
+			e.demo.Celonis.ResetRequests()
 			base := p.run(context.Background(), config(e.url, tb), tb)
 			if base.err != nil || len(base.rows) == 0 {
 				t.Fatalf("%s via %s without faults: %d rows, %v", tb.name, p.name, len(base.rows), base.err)
+			}
+			if tb.since != 0 {
+				// The variant is worth its cases only if its scan really is
+				// concurrent: several cursors (windows), or several pages.
+				starts, pages := 0, 0
+				for _, r := range e.demo.Celonis.Requests(tb.prefix) {
+					if r.Query.Get("pageToken") == "" {
+						starts++
+					}
+					pages++
+				}
+				if (tb.cursor && starts < 3) || pages < 3 {
+					t.Fatalf("%s%s via %s: %d cursors, %d requests: not read in windows or pages ahead", tb.name, tb.label, p.name, starts, pages)
+				}
 			}
 			for _, f := range faults {
 				if !f.applies(tb) {
 					continue
 				}
-				name := fmt.Sprintf("%s/%s/%s", tb.name, p.name, f.name)
+				name := fmt.Sprintf("%s/%s/%s", tb.name+tb.label, p.name, f.name)
 				t.Run(name, func(t *testing.T) {
 					e.demo.Celonis.ClearFaults()
 					e.demo.Make.ClearFaults()
