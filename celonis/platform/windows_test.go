@@ -57,6 +57,13 @@ func TestSplitMakesContiguousWindows(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+// tenDays is the range the window tests read: 2025-02-01 and ten days on.
+func tenDays() (TimeRange, time.Time, time.Time) {
+	from := time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)
+	to := from.Add(10 * 24 * time.Hour)
+	return TimeRange{From: &from, To: &to}, from, to
+}
+
 // inflight serves h and records the most requests it ever had at once.
 type inflight struct {
 	h        http.Handler
@@ -93,9 +100,7 @@ func windowClient(t *testing.T, r TimeRange, n int, o sandbox.CelonisOptions) (*
 }
 
 func TestCursorWindowsReadEveryEntryOnce(t *testing.T) {
-	from := time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)
-	to := from.Add(10 * 24 * time.Hour)
-	r := TimeRange{From: &from, To: &to}
+	r, from, to := tenDays()
 	c, api, counter := windowClient(t, r, 5, sandbox.CelonisOptions{AuditEvents: 20000, Start: from.Add(-24 * time.Hour), Span: 12 * 24 * time.Hour})
 	api.SetLatency(5 * time.Millisecond)
 	var raws []string
@@ -141,9 +146,7 @@ func TestCursorWindowsReadEveryEntryOnce(t *testing.T) {
 }
 
 func TestCursorWindowsStopWhenTheQueryHasItsRows(t *testing.T) {
-	from := time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)
-	to := from.Add(10 * 24 * time.Hour)
-	r := TimeRange{From: &from, To: &to}
+	r, from, _ := tenDays()
 	c, api, _ := windowClient(t, r, 4, sandbox.CelonisOptions{AuditEvents: 20000, Start: from, Span: 10 * 24 * time.Hour})
 	api.SetLatency(20 * time.Millisecond)
 	var got int
@@ -172,9 +175,7 @@ func TestCursorWindowsStopWhenTheQueryHasItsRows(t *testing.T) {
 }
 
 func TestCursorWindowsFailAsAWhole(t *testing.T) {
-	from := time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)
-	to := from.Add(10 * 24 * time.Hour)
-	r := TimeRange{From: &from, To: &to}
+	r, from, _ := tenDays()
 	c, api, _ := windowClient(t, r, 5, sandbox.CelonisOptions{AuditEvents: 20000, Start: from, Span: 10 * 24 * time.Hour})
 	api.AddFault(sandbox.Fault{Kind: sandbox.FaultRespond, Path: "/log/", After: 12, Times: 1, Status: 400,
 		Body: `{"title":"Bad Request","status":400,"detail":"broken","errorCode":"X"}`})
@@ -189,9 +190,7 @@ func TestCursorWindowsFailAsAWhole(t *testing.T) {
 }
 
 func TestPageLoopFetchesPagesAheadInOrder(t *testing.T) {
-	from := time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)
-	to := from.Add(10 * 24 * time.Hour)
-	r := TimeRange{From: &from, To: &to}
+	r, from, to := tenDays()
 	c, api, counter := windowClient(t, r, 1, sandbox.CelonisOptions{AuditEvents: 3000, DisableAuditV2: true, Start: from, Span: 10 * 24 * time.Hour})
 	api.SetLatency(10 * time.Millisecond)
 	var times []time.Time
@@ -240,9 +239,7 @@ func TestPageLoopFetchesPagesAheadInOrder(t *testing.T) {
 }
 
 func TestCursorWindowsOneRequestWhenOnePageHoldsAll(t *testing.T) {
-	from := time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)
-	to := from.Add(10 * 24 * time.Hour)
-	r := TimeRange{From: &from, To: &to}
+	r, from, to := tenDays()
 	c, api, _ := windowClient(t, r, 5, sandbox.CelonisOptions{AuditEvents: 150, Start: from, Span: 10 * 24 * time.Hour})
 	got, err := collect(t, func(h Handler[AuditEntry]) error {
 		return c.ListAuditLogs(context.Background(), r, Pager{Concurrency: 5}, h)
