@@ -51,7 +51,7 @@ type cursorPage[T any] struct {
 }
 
 // KeepRaw gives the page's entries their raw JSON.
-func (p *cursorPage[T]) KeepRaw(body []byte) error { return keepRaw(body, p.Content) }
+func (p *cursorPage[T]) KeepRaw(body []byte) error { return keepRaw(body, &p.Content) }
 
 // maxEmptyCursorPages bounds a cursor that keeps handing out new tokens
 // without entries, which would otherwise loop for ever.
@@ -69,13 +69,16 @@ func cursorLoop[T any](ctx context.Context, c *Client, ep endpoint, path string,
 func cursorPages[T any](ctx context.Context, c *Client, ep endpoint, path string, base url.Values, p Pager, h Handler[T], onePage bool) (more bool, _ error) {
 	seen := map[string]bool{}
 	empty := 0
+	hint := min(p.size(), firstPageRoom)
 	get := func(token string) *prefetch.Page[cursorPage[T]] {
+		room := hint
 		q := cloneValues(base)
 		q.Set("pageSize", strconv.Itoa(p.size()))
 		if token != "" {
 			q.Set("pageToken", token)
 		}
 		return prefetch.Start(ctx, p.BeforePage, func(ctx context.Context, page *cursorPage[T]) (int, [32]byte, error) {
+			page.Content = presized[T](room)
 			return c.get(ctx, ep, path, q, page)
 		})
 	}
@@ -94,6 +97,7 @@ func cursorPages[T any](ctx context.Context, c *Client, ep endpoint, path string
 			return false, fmt.Errorf("celonis: GET %s: HTTP %d: the page has no `content` array, so the response is not in the shape the plugin knows; no rows were invented", path, status)
 		}
 		items := *page.Content
+		hint = max(len(items), 1)
 		if len(items) > p.size() {
 			return false, fmt.Errorf("celonis: GET %s: HTTP %d: the API returned %d entries for pageSize %d", path, status, len(items), p.size())
 		}
@@ -136,7 +140,7 @@ type numberedPage[T any] struct {
 }
 
 // KeepRaw gives the page's entries their raw JSON.
-func (p *numberedPage[T]) KeepRaw(body []byte) error { return keepRaw(body, p.Content) }
+func (p *numberedPage[T]) KeepRaw(body []byte) error { return keepRaw(body, &p.Content) }
 
 // pageLoop reads pageNumber 0, 1, ... until totalCount entries have been
 // read or, when the API gives no total, a page comes back short. Pages are
@@ -147,11 +151,14 @@ func pageLoop[T any](ctx context.Context, c *Client, ep endpoint, path string, b
 	var read int64
 	var prev [32]byte
 	size := p.size()
+	hint := min(size, firstPageRoom)
 	get := func(n int) *prefetch.Page[numberedPage[T]] {
+		room := hint
 		q := cloneValues(base)
 		q.Set("pageNumber", strconv.Itoa(n))
 		q.Set("pageSize", strconv.Itoa(size))
 		return prefetch.Start(ctx, p.BeforePage, func(ctx context.Context, page *numberedPage[T]) (int, [32]byte, error) {
+			page.Content = presized[T](room)
 			return c.get(ctx, ep, path, q, page)
 		})
 	}
@@ -174,6 +181,7 @@ func pageLoop[T any](ctx context.Context, c *Client, ep endpoint, path string, b
 			return fmt.Errorf("celonis: GET %s: HTTP %d: the page has no `content` array, so the response is not in the shape the plugin knows; no rows were invented", path, status)
 		}
 		items := *page.Content
+		hint = max(len(items), 1)
 		if page.PageNumber != nil && *page.PageNumber != pageNo {
 			return fmt.Errorf("celonis: GET %s: asked for page %d and the API answered with page %d; stopping rather than returning a wrong page", path, pageNo, *page.PageNumber)
 		}
@@ -238,6 +246,18 @@ func (p Pager) pagesAhead(total *int64, read int64, pageSize, n int) int {
 		}
 	}
 	return min(want, p.concurrency())
+}
+
+// firstPageRoom is how many entries the first page's slice has room for
+// before decoding; later pages get room for as many as the page before had.
+const firstPageRoom = 256
+
+// presized is an empty page slice with room for n entries, so that decoding
+// a page fills it instead of growing it step by step (each step a copy, and
+// fresh memory the SDK's frequent FreeOSMemory makes costly).
+func presized[T any](n int) *[]T {
+	s := make([]T, 0, n)
+	return &s
 }
 
 func cloneValues(v url.Values) url.Values {

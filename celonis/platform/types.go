@@ -41,14 +41,22 @@ func (r *rawEntry) keepRaw(b []byte) {
 }
 
 // keepRaw gives each entry of a page its raw JSON: the elements of the
-// page's `content` array, found in one scan of the body.
-func keepRaw[T any](body []byte, items *[]T) error {
-	if items == nil || len(*items) == 0 {
-		return nil
-	}
-	raws, err := lenient.ArrayElements(body, "content")
+// page's `content` array, found in one scan of the body. A body without
+// the array leaves the page without entries (nil), as encoding/json would
+// have left it: the loops hand it a presized slice to decode into, so the
+// decoding alone cannot tell.
+func keepRaw[T any](body []byte, content **[]T) error {
+	raws, found, err := lenient.ArrayElements(body, "content")
 	if err != nil {
 		return err
+	}
+	if !found {
+		*content = nil
+		return nil
+	}
+	items := *content
+	if items == nil {
+		return fmt.Errorf("the `content` array was not decoded")
 	}
 	if len(raws) != len(*items) {
 		return fmt.Errorf("%d raw entries for %d decoded ones", len(raws), len(*items))

@@ -19,29 +19,34 @@ import (
 // decoding it); one plain scan of the page is far cheaper. Where the scan
 // cannot be sure that it found the array encoding/json decoded (the key
 // missing, repeated, escaped, or spelled in another case, which
-// encoding/json also accepts), encoding/json itself answers.
-func ArrayElements(doc []byte, key string) ([][]byte, error) {
-	if elems, ok := scanArray(doc, key); ok {
-		return elems, nil
+// encoding/json also accepts), encoding/json itself answers. found is false
+// when the key is absent or null.
+func ArrayElements(doc []byte, key string) (elems [][]byte, found bool, err error) {
+	if elems, found, ok := scanArray(doc, key); ok {
+		return elems, found, nil
 	}
-	field := reflect.StructField{Name: "V", Type: reflect.TypeFor[[]json.RawMessage](), Tag: reflect.StructTag(`json:"` + key + `"`)}
+	field := reflect.StructField{Name: "V", Type: reflect.TypeFor[*[]json.RawMessage](), Tag: reflect.StructTag(`json:"` + key + `"`)}
 	v := reflect.New(reflect.StructOf([]reflect.StructField{field}))
 	if err := json.Unmarshal(doc, v.Interface()); err != nil {
-		return nil, fmt.Errorf("the %q array: %w", key, err)
+		return nil, false, fmt.Errorf("the %q array: %w", key, err)
 	}
-	raws := v.Elem().Field(0).Interface().([]json.RawMessage)
-	out := make([][]byte, len(raws))
-	for i, r := range raws {
+	raws := v.Elem().Field(0).Interface().(*[]json.RawMessage)
+	if raws == nil {
+		return nil, false, nil
+	}
+	out := make([][]byte, len(*raws))
+	for i, r := range *raws {
 		out[i] = r
 	}
-	return out, nil
+	return out, true, nil
 }
 
-// scanArray is the fast path of ArrayElements, for valid JSON only.
-func scanArray(doc []byte, key string) (elems [][]byte, ok bool) {
+// scanArray is the fast path of ArrayElements, for valid JSON only; ok
+// false when it cannot be sure.
+func scanArray(doc []byte, key string) (elems [][]byte, found, ok bool) {
 	i := skipSpace(doc, 0)
 	if i >= len(doc) || doc[i] != '{' {
-		return nil, false
+		return nil, false, false
 	}
 	start := -1
 	for i = skipSpace(doc, i+1); i < len(doc) && doc[i] != '}'; {
@@ -51,28 +56,31 @@ func scanArray(doc []byte, key string) (elems [][]byte, ok bool) {
 		i = skipSpace(doc, i+1) // past ':'
 		switch {
 		case bytes.IndexByte(name, '\\') >= 0:
-			return nil, false
+			return nil, false, false
 		case string(name) == key:
 			if start >= 0 {
-				return nil, false
+				return nil, false, false
 			}
 			start = i
 		case strings.EqualFold(string(name), key):
-			return nil, false
+			return nil, false, false
 		}
 		i = skipSpace(doc, skipValue(doc, i))
 		if i < len(doc) && doc[i] == ',' {
 			i = skipSpace(doc, i+1)
 		}
 	}
-	if start < 0 || start >= len(doc) {
-		return nil, false
+	if start < 0 {
+		return nil, false, true // absent
+	}
+	if start >= len(doc) {
+		return nil, false, false
 	}
 	if doc[start] == 'n' { // null
-		return nil, true
+		return nil, false, true
 	}
 	if doc[start] != '[' {
-		return nil, false
+		return nil, false, false
 	}
 	for i = skipSpace(doc, start+1); i < len(doc) && doc[i] != ']'; {
 		end := skipValue(doc, i)
@@ -82,7 +90,7 @@ func scanArray(doc []byte, key string) (elems [][]byte, ok bool) {
 			i = skipSpace(doc, i+1)
 		}
 	}
-	return elems, i < len(doc)
+	return elems, true, i < len(doc)
 }
 
 func skipSpace(doc []byte, i int) int {

@@ -102,13 +102,19 @@ type auditPage struct {
 
 // KeepRaw gives the page's entries their raw JSON: the elements of its
 // `auditLogs` array, found in one scan of the body.
+// A body without the array leaves the page without entries (nil), as
+// encoding/json would have: the loop hands it a presized slice.
 func (p *auditPage) KeepRaw(body []byte) error {
-	if p.AuditLogs == nil || len(*p.AuditLogs) == 0 {
-		return nil
-	}
-	raws, err := lenient.ArrayElements(body, "auditLogs")
+	raws, found, err := lenient.ArrayElements(body, "auditLogs")
 	if err != nil {
 		return err
+	}
+	if !found {
+		p.AuditLogs = nil
+		return nil
+	}
+	if p.AuditLogs == nil {
+		return fmt.Errorf("the `auditLogs` array was not decoded")
 	}
 	if len(raws) != len(*p.AuditLogs) {
 		return fmt.Errorf("%d raw entries for %d decoded ones", len(raws), len(*p.AuditLogs))
@@ -126,7 +132,9 @@ func (p *auditPage) KeepRaw(body []byte) error {
 func (c *Client) ListAuditLogs(ctx context.Context, q AuditQuery, p Pager, h Handler[AuditLog]) error {
 	base := q.values()
 	size := p.size()
+	hint := min(size, 1000) // room in the first page's slice; later pages: as many as the page before
 	get := func(last string, offset int) *prefetch.Page[auditPage] {
+		room := hint
 		v := cloneValues(base)
 		v.Set("pg[limit]", strconv.Itoa(size))
 		if last != "" {
@@ -135,6 +143,8 @@ func (c *Client) ListAuditLogs(ctx context.Context, q AuditQuery, p Pager, h Han
 			v.Set("pg[offset]", strconv.Itoa(offset))
 		}
 		return prefetch.Start(ctx, p.BeforePage, func(ctx context.Context, page *auditPage) (int, [32]byte, error) {
+			logs := make([]AuditLog, 0, room) // decoding fills it rather than growing it step by step
+			page.AuditLogs = &logs
 			return c.auditGet(ctx, q.Scope, q.Scope.path(), v, page)
 		})
 	}
@@ -154,6 +164,7 @@ func (c *Client) ListAuditLogs(ctx context.Context, q AuditQuery, p Pager, h Han
 			return fmt.Errorf("make: GET %s: HTTP %d: the page has no `auditLogs` array, so the response is not in the shape the plugin knows; no rows were invented", path, status)
 		}
 		items := *page.AuditLogs
+		hint = max(len(items), 1)
 		if len(items) > size {
 			return fmt.Errorf("make: GET %s: HTTP %d: the API returned %d entries for pg[limit] %d", path, status, len(items), size)
 		}
