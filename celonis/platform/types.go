@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
@@ -41,32 +40,13 @@ func (r *rawEntry) keepRaw(b []byte) {
 }
 
 // keepRaw gives each entry of a page its raw JSON: the elements of the
-// page's `content` array, found in one scan of the body. A body without
-// the array leaves the page without entries (nil), as encoding/json would
-// have left it: the loops hand it a presized slice to decode into, so the
-// decoding alone cannot tell.
+// page's `content` array, found in one scan of the body.
 func keepRaw[T any](body []byte, content **[]T) error {
-	raws, found, err := lenient.ArrayElements(body, "content")
-	if err != nil {
-		return err
-	}
-	if !found {
-		*content = nil
-		return nil
-	}
-	items := *content
-	if items == nil {
-		return fmt.Errorf("the `content` array was not decoded")
-	}
-	if len(raws) != len(*items) {
-		return fmt.Errorf("%d raw entries for %d decoded ones", len(raws), len(*items))
-	}
-	for i := range *items {
-		if k, ok := any(&(*items)[i]).(interface{ keepRaw([]byte) }); ok {
-			k.keepRaw(raws[i])
+	return lenient.KeepRawElements(body, "content", content, func(e *T, raw []byte) {
+		if k, ok := any(e).(interface{ keepRaw([]byte) }); ok {
+			k.keepRaw(raw)
 		}
-	}
-	return nil
+	})
 }
 
 // AuditEntry is one Celonis Platform audit log event (v1 and v2 alike).

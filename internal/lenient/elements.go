@@ -41,6 +41,29 @@ func ArrayElements(doc []byte, key string) (elems [][]byte, found bool, err erro
 	return out, true, nil
 }
 
+// KeepRawElements gives each decoded element of the array under key in
+// body its raw JSON, through set. A body without the array (absent or null)
+// leaves *items nil, as encoding/json would have left it: pages decode into
+// presized slices, so decoding alone cannot tell.
+func KeepRawElements[T any](body []byte, key string, items **[]T, set func(*T, []byte)) error {
+	raws, found, err := ArrayElements(body, key)
+	switch {
+	case err != nil:
+		return err
+	case !found:
+		*items = nil
+		return nil
+	case *items == nil:
+		return fmt.Errorf("the %q array was not decoded", key)
+	case len(raws) != len(**items):
+		return fmt.Errorf("%d raw entries for %d decoded ones", len(raws), len(**items))
+	}
+	for i := range **items {
+		set(&(**items)[i], raws[i])
+	}
+	return nil
+}
+
 // scanArray is the fast path of ArrayElements, for valid JSON only; ok
 // false when it cannot be sure.
 func scanArray(doc []byte, key string) (elems [][]byte, found, ok bool) {

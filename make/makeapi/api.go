@@ -102,27 +102,8 @@ type auditPage struct {
 
 // KeepRaw gives the page's entries their raw JSON: the elements of its
 // `auditLogs` array, found in one scan of the body.
-// A body without the array leaves the page without entries (nil), as
-// encoding/json would have: the loop hands it a presized slice.
 func (p *auditPage) KeepRaw(body []byte) error {
-	raws, found, err := lenient.ArrayElements(body, "auditLogs")
-	if err != nil {
-		return err
-	}
-	if !found {
-		p.AuditLogs = nil
-		return nil
-	}
-	if p.AuditLogs == nil {
-		return fmt.Errorf("the `auditLogs` array was not decoded")
-	}
-	if len(raws) != len(*p.AuditLogs) {
-		return fmt.Errorf("%d raw entries for %d decoded ones", len(raws), len(*p.AuditLogs))
-	}
-	for i := range *p.AuditLogs {
-		(*p.AuditLogs)[i].Raw = raws[i]
-	}
-	return nil
+	return lenient.KeepRawElements(body, "auditLogs", &p.AuditLogs, func(e *AuditLog, raw []byte) { e.Raw = raw })
 }
 
 // ListAuditLogs streams one organization's or team's audit log. It pages by
