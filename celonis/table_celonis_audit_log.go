@@ -96,6 +96,5 @@ func auditEventKey(_ context.Context, d *transform.TransformData) (any, error) {
 	if !ok {
 		return nil, nil
 	}
-	raw, _ := lenient.JSONColumn(row.Raw).(string) // as the raw column shows it
-	return platform.EntryKey([]byte(raw)), nil
+	return platform.EntryKey(lenient.JSONBytes(row.Raw)), nil // of the entry as the raw column shows it
 }

@@ -172,9 +172,18 @@ func JSONText(b json.RawMessage) *string {
 // nil. The SDK passes a string through to a JSON column as it is, so entries
 // are never decoded into maps and encoded again.
 func JSONColumn(b json.RawMessage) any {
+	if t := JSONBytes(b); t != nil {
+		return string(t)
+	}
+	return nil
+}
+
+// JSONBytes is the JSON a JSON column shows for b, without copying it:
+// b without surrounding space; nil when absent or null.
+func JSONBytes(b json.RawMessage) []byte {
 	t := bytes.TrimSpace(b)
 	if len(t) == 0 || string(t) == "null" {
 		return nil
 	}
-	return string(t)
+	return t
 }
