@@ -71,8 +71,9 @@ func (f *fan[T]) deliver(items []T) bool {
 	return !f.stopped
 }
 
-// pager returns p for one of the fan's fetches: its Remaining is read under
-// the fan's lock, as the SDK's row count is written while rows stream.
+// pager returns p for one of the fan's fetches (a cursor loop, which keeps
+// one request in flight): its Remaining is read under the fan's lock, as
+// the SDK's row count is written while rows stream.
 func (f *fan[T]) pager(p Pager) Pager {
 	if p.Remaining != nil {
 		remaining := p.Remaining
@@ -82,7 +83,6 @@ func (f *fan[T]) pager(p Pager) Pager {
 			return remaining()
 		}
 	}
-	p.Concurrency = 1
 	return p
 }
 
