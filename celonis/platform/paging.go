@@ -28,9 +28,7 @@ func (p Pager) concurrency() int { return max(p.Concurrency, 1) }
 
 // prefetch reports whether the page after one of n entries is worth
 // fetching before the caller has seen this one.
-func (p Pager) prefetch(n int) bool {
-	return p.Remaining == nil || p.Remaining() > int64(n)
-}
+func (p Pager) prefetch(n int) bool { return prefetch.Wanted(p.Remaining, n) }
 
 func (p Pager) size() int {
 	if p.PageSize <= 0 || p.PageSize > MaxPageSize {

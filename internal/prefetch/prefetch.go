@@ -6,6 +6,13 @@ package prefetch
 
 import "context"
 
+// Wanted reports whether the page after one of n entries is worth fetching
+// before the caller has seen this one: remaining, when set, says how many
+// more rows the caller wants.
+func Wanted(remaining func() int64, n int) bool {
+	return remaining == nil || remaining() > int64(n)
+}
+
 // Page is one page being fetched: the decoded body, the HTTP status and a
 // digest of the body (for loop guards).
 type Page[P any] struct {

@@ -88,7 +88,7 @@ func (p Pager) size() int {
 	return p.PageSize
 }
 
-func (p Pager) prefetch(n int) bool { return p.Remaining == nil || p.Remaining() > int64(n) }
+func (p Pager) prefetch(n int) bool { return prefetch.Wanted(p.Remaining, n) }
 
 // Handler receives each page's entries and returns false to stop.
 type Handler[T any] func(items []T) bool
