@@ -16,6 +16,7 @@ RACE_PKGS   := ./config/... ./celonis/platform/... ./make/makeapi/... ./internal
 # a loaded machine (golang/go#75804, fixed in Go 1.27); seen here once.
 FUZZ        := celonis/platform:FuzzDecodeAuditPage celonis/platform:FuzzDecodeOtherPages \
                celonis/platform:FuzzParseUserID celonis/platform:FuzzParseNameAndEmail celonis/platform:FuzzEntryKey \
+               celonis/platform:FuzzFastDecoder make/makeapi:FuzzFastDecoder \
                make/makeapi:FuzzDecodeAuditPage make/makeapi:FuzzDecodeFiltersAndOrganizations \
                internal/lenient:FuzzParseTime internal/lenient:FuzzScalars internal/lenient:FuzzArrayElements \
                internal/cli:FuzzAppendJSON

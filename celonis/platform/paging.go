@@ -2,10 +2,12 @@ package platform
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
 
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/prefetch"
 )
 
@@ -50,6 +52,20 @@ type cursorPage[T any] struct {
 
 // KeepRaw gives the page's entries their raw JSON.
 func (p *cursorPage[T]) KeepRaw(body []byte) error { return keepRaw(body, &p.Content) }
+
+var cursorPageNames = lenient.Names{"content", "nextPageToken"}
+
+// DecodeFast decodes the body in one pass when its entries have a
+// hand-written decoder (see httpx.FastDecoder).
+func (p *cursorPage[T]) DecodeFast(body []byte) bool {
+	return hasFastEntries[T]() && lenient.DecodePage(body, p, func(p *cursorPage[T]) **[]T { return &p.Content }, cursorPageNames,
+		func(q *cursorPage[T], i int, v []byte) bool {
+			if i == 0 {
+				return decodeFastEntries(v, &q.Content)
+			}
+			return q.NextPageToken.UnmarshalJSON(v) == nil
+		})
+}
 
 // maxEmptyCursorPages bounds a cursor that keeps handing out new tokens
 // without entries, which would otherwise loop for ever.
@@ -139,6 +155,26 @@ type numberedPage[T any] struct {
 
 // KeepRaw gives the page's entries their raw JSON.
 func (p *numberedPage[T]) KeepRaw(body []byte) error { return keepRaw(body, &p.Content) }
+
+var numberedPageNames = lenient.Names{"content", "pageNumber", "pageSize", "totalCount"}
+
+// DecodeFast decodes the body in one pass when its entries have a
+// hand-written decoder (see httpx.FastDecoder); its numbers as encoding/json
+// reads them.
+func (p *numberedPage[T]) DecodeFast(body []byte) bool {
+	return hasFastEntries[T]() && lenient.DecodePage(body, p, func(p *numberedPage[T]) **[]T { return &p.Content }, numberedPageNames,
+		func(q *numberedPage[T], i int, v []byte) bool {
+			switch i {
+			case 0:
+				return decodeFastEntries(v, &q.Content)
+			case 1:
+				return json.Unmarshal(v, &q.PageNumber) == nil
+			case 2:
+				return json.Unmarshal(v, &q.PageSize) == nil
+			}
+			return json.Unmarshal(v, &q.TotalCount) == nil
+		})
+}
 
 // pageLoop reads pageNumber 0, 1, ... until totalCount entries have been
 // read or, when the API gives no total, a page comes back short. Pages are

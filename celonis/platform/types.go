@@ -58,11 +58,74 @@ type AuditEntry struct {
 	Message     json.RawMessage `json:"message"`
 	IPAddress   String          `json:"ipAddress"`
 	Port        String          `json:"port"`
-	DiffPayload *struct {
-		OldValue json.RawMessage `json:"oldValue"`
-		NewValue json.RawMessage `json:"newValue"`
-	} `json:"diffPayload"`
+	DiffPayload *Diff           `json:"diffPayload"`
 	rawEntry
+}
+
+// Diff is an audit entry's change: the values before and after.
+type Diff struct {
+	OldValue json.RawMessage `json:"oldValue"`
+	NewValue json.RawMessage `json:"newValue"`
+}
+
+var (
+	auditEntryNames = lenient.Names{"userId", "userRole", "event", "timestamp", "message", "ipAddress", "port", "diffPayload"}
+	diffNames       = lenient.Names{"oldValue", "newValue"}
+)
+
+// decodeFast decodes one entry of a valid page exactly as encoding/json
+// would and keeps raw as its raw JSON; false when it cannot be sure (see
+// lenient.Members), and encoding/json decodes the page instead.
+func (e *AuditEntry) decodeFast(raw []byte) bool {
+	e.Raw = raw
+	_, ok := lenient.DecodeObject(raw, auditEntryNames, func(i int, v []byte) bool {
+		switch i {
+		case 0:
+			return e.UserID.UnmarshalJSON(v) == nil
+		case 1:
+			return e.UserRole.UnmarshalJSON(v) == nil
+		case 2:
+			return e.Event.UnmarshalJSON(v) == nil
+		case 3:
+			return e.Timestamp.UnmarshalJSON(v) == nil
+		case 4:
+			e.Message = v
+		case 5:
+			return e.IPAddress.UnmarshalJSON(v) == nil
+		case 6:
+			return e.Port.UnmarshalJSON(v) == nil
+		case 7:
+			if lenient.IsNull(v) {
+				return true
+			}
+			e.DiffPayload = new(Diff) // not an object: encoding/json's type error, and DecodeObject's false
+			_, ok := lenient.DecodeObject(v, diffNames, func(i int, v []byte) bool {
+				if i == 0 {
+					e.DiffPayload.OldValue = v
+				} else {
+					e.DiffPayload.NewValue = v
+				}
+				return true
+			})
+			return ok
+		}
+		return true
+	})
+	return ok
+}
+
+// fastEntry is an entry type with a hand-written decoder.
+type fastEntry interface{ decodeFast(raw []byte) bool }
+
+func hasFastEntries[T any]() bool {
+	_, ok := any((*T)(nil)).(fastEntry)
+	return ok
+}
+
+// decodeFastEntries decodes a page's entries (of a type that hasFastEntries)
+// through their hand-written decoder; false when it gives way.
+func decodeFastEntries[T any](v []byte, content **[]T) bool {
+	return lenient.DecodeArray(v, content, func(e *T, raw []byte) bool { return any(e).(fastEntry).decodeFast(raw) })
 }
 
 func (e *AuditEntry) at() *time.Time { return e.Timestamp.Ptr() }

@@ -16,7 +16,9 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -178,8 +180,12 @@ const pairs = 3
 func floorPairs(ctx context.Context, r *inproc.Runner, table string, cols []string, rows int) (plugin, floor, ratio float64) {
 	var ps, fs, rs []float64
 	for i := 0; i < pairs; i++ {
+		stop := profile(i, table)
 		n, dp := scan(ctx, r, table, cols, nil)
+		stop()
+		stop = profile(i, "bench_floor_"+table)
 		nf, df := scan(ctx, r, "bench_floor_"+table, cols, nil)
+		stop()
 		if n != rows || nf != rows {
 			fail("%s returned %d rows, its floor %d, want %d", table, n, nf, rows)
 		}
@@ -189,6 +195,39 @@ func floorPairs(ctx context.Context, r *inproc.Runner, table string, cols []stri
 		slices.Sort(v)
 	}
 	return ps[pairs/2], fs[pairs/2], rs[pairs/2]
+}
+
+// profile writes a CPU profile of the first pair's scans into the folder
+// BENCH_PROFILE names, if set, one file per table (<table>.pprof), and
+// allocation profiles from before and after the scan (<table>.allocs0 and
+// .allocs1: compare them with pprof -diff_base); it returns the call that
+// ends the profile.
+func profile(pair int, table string) func() {
+	dir := os.Getenv("BENCH_PROFILE")
+	if dir == "" || pair != 0 {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, table+".pprof"))
+	if err != nil {
+		fail("%v", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fail("%v", err)
+	}
+	heap := func(suffix string) {
+		h, err := os.Create(filepath.Join(dir, table+suffix))
+		if err != nil {
+			fail("%v", err)
+		}
+		pprof.Lookup("allocs").WriteTo(h, 0)
+		h.Close()
+	}
+	heap(".allocs0")
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		heap(".allocs1")
+	}
 }
 
 // runPart measures one part and prints its figures as JSON.

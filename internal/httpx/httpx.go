@@ -216,6 +216,9 @@ func DecodeJSON(body []byte, contentType string, out any) error {
 	if trimmed[0] != '{' && trimmed[0] != '[' {
 		return fmt.Errorf("the body is not JSON (Content-Type %q): %s", contentType, Snippet(body))
 	}
+	if f, ok := out.(FastDecoder); ok && f.DecodeFast(trimmed) {
+		return nil
+	}
 	if err := json.Unmarshal(trimmed, out); err != nil {
 		return fmt.Errorf("the JSON body could not be decoded (Content-Type %q): %v", contentType, err)
 	}
@@ -225,6 +228,14 @@ func DecodeJSON(body []byte, contentType string, out any) error {
 		}
 	}
 	return nil
+}
+
+// FastDecoder is a body type with a hand-written decoder (see
+// lenient.Members). DecodeFast decodes a body exactly as encoding/json and
+// KeepRaw would, or returns false and leaves the value untouched (invalid
+// JSON included): encoding/json then decodes it, or says what is wrong.
+type FastDecoder interface {
+	DecodeFast(body []byte) bool
 }
 
 // RawKeeper is a decoded body that keeps parts of the body as they were

@@ -3,6 +3,7 @@ package lenient
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -101,4 +102,43 @@ func BenchmarkArrayElements(b *testing.B) {
 			viaJSON(b, doc)
 		}
 	})
+}
+
+func TestMembersAndNames(t *testing.T) {
+	names := Names{"userId", "kind"}
+	for _, c := range []struct {
+		name  string
+		index int
+		ok    bool
+	}{
+		{"userId", 0, true}, {"kind", 1, true}, {"other", -1, true},
+		{"UserID", -1, false},      // encoding/json matches without regard to case
+		{"\u212aind", -1, false},   // the Kelvin sign folds to k
+		{"u\u017ferId", -1, false}, // the long s folds to s
+		{"userIdx", -1, true},
+	} {
+		if i, ok := names.Index([]byte(c.name)); i != c.index || ok != c.ok {
+			t.Errorf("%q: index %d ok %v, want %d %v", c.name, i, ok, c.index, c.ok)
+		}
+	}
+	o := Members([]byte(` { "a" : [1, {"b":"}"}] , "c":"x\"y" , "d" : null } `))
+	var got []string
+	for name, v, more := o.Next(); more; name, v, more = o.Next() {
+		got = append(got, string(name)+"="+string(v))
+	}
+	if want := []string{`a=[1, {"b":"}"}]`, `c="x\"y"`, `d=null`}; !o.OK() || strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("members %q (ok %v), want %q", got, o.OK(), want)
+	}
+	for _, doc := range []string{`{"a\u0062":1}`, `[1]`, `"s"`, ``} {
+		o := Members([]byte(doc))
+		for _, _, more := o.Next(); more; _, _, more = o.Next() {
+		}
+		if o.OK() {
+			t.Errorf("%s: the walk says it read an object it cannot decode exactly", doc)
+		}
+	}
+	var s Seen
+	if !s.First(3) || s.First(3) || !s.Has(3) || s.Has(2) {
+		t.Error("Seen does not track members")
+	}
 }

@@ -139,11 +139,13 @@ func ParseTime(s string) (time.Time, bool) {
 	if s == "" {
 		return time.Time{}, false
 	}
-	if n, err := strconv.ParseFloat(s, 64); err == nil && !strings.ContainsAny(s, "-:") {
-		if n > 1e11 || n < -1e11 {
-			return time.UnixMilli(int64(n)).UTC(), true
+	if !strings.ContainsAny(s, "-:") { // dates have them; ParseFloat's error would cost an allocation
+		if n, err := strconv.ParseFloat(s, 64); err == nil {
+			if n > 1e11 || n < -1e11 {
+				return time.UnixMilli(int64(n)).UTC(), true
+			}
+			return time.Unix(int64(n), 0).UTC(), true
 		}
-		return time.Unix(int64(n), 0).UTC(), true
 	}
 	for _, l := range timeLayouts {
 		if t, err := time.Parse(l, s); err == nil {

@@ -2,6 +2,7 @@ package makeapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -104,6 +105,19 @@ type auditPage struct {
 // `auditLogs` array, found in one scan of the body.
 func (p *auditPage) KeepRaw(body []byte) error {
 	return lenient.KeepRawElements(body, "auditLogs", &p.AuditLogs, func(e *AuditLog, raw []byte) { e.Raw = raw })
+}
+
+var auditPageNames = lenient.Names{"auditLogs", "pg"}
+
+// DecodeFast decodes the body in one pass (see httpx.FastDecoder).
+func (p *auditPage) DecodeFast(body []byte) bool {
+	return lenient.DecodePage(body, p, func(p *auditPage) **[]AuditLog { return &p.AuditLogs }, auditPageNames,
+		func(q *auditPage, i int, v []byte) bool {
+			if i == 0 {
+				return lenient.DecodeArray(v, &q.AuditLogs, (*AuditLog).decodeFast)
+			}
+			return json.Unmarshal(v, &q.Pg) == nil
+		})
 }
 
 // ListAuditLogs streams one organization's or team's audit log. It pages by

@@ -28,23 +28,105 @@ type Actor struct {
 
 // AuditLog is one Make audit log entry.
 type AuditLog struct {
-	UUID           lenient.String `json:"uuid"`
-	IMTID          lenient.String `json:"imtId"`
-	CreatedAt      lenient.Time   `json:"createdAt"`
-	TriggeredAt    lenient.Time   `json:"triggeredAt"`
-	OrganizationID lenient.Int    `json:"organizationId"`
-	Organization   *Ref           `json:"organization"`
-	EventName      lenient.String `json:"eventName"`
-	Team           *Ref           `json:"team"`
-	Actor          *Actor         `json:"actor"`
-	TargetID       lenient.String `json:"targetId"`
-	Version        *struct {
-		From lenient.String `json:"from"`
-		To   lenient.String `json:"to"`
-	} `json:"version"`
-	DetailsField json.RawMessage `json:"details"`
-	DetailField  json.RawMessage `json:"detail"`
-	Raw          json.RawMessage `json:"-"` // as sent; set by the page or answer that held it
+	UUID           lenient.String  `json:"uuid"`
+	IMTID          lenient.String  `json:"imtId"`
+	CreatedAt      lenient.Time    `json:"createdAt"`
+	TriggeredAt    lenient.Time    `json:"triggeredAt"`
+	OrganizationID lenient.Int     `json:"organizationId"`
+	Organization   *Ref            `json:"organization"`
+	EventName      lenient.String  `json:"eventName"`
+	Team           *Ref            `json:"team"`
+	Actor          *Actor          `json:"actor"`
+	TargetID       lenient.String  `json:"targetId"`
+	Version        *Version        `json:"version"`
+	DetailsField   json.RawMessage `json:"details"`
+	DetailField    json.RawMessage `json:"detail"`
+	Raw            json.RawMessage `json:"-"` // as sent; set by the page or answer that held it
+}
+
+// Version is the versions an entry's change went between.
+type Version struct {
+	From lenient.String `json:"from"`
+	To   lenient.String `json:"to"`
+}
+
+var (
+	auditLogNames = lenient.Names{"uuid", "imtId", "createdAt", "triggeredAt", "organizationId", "organization",
+		"eventName", "team", "actor", "targetId", "version", "details", "detail"}
+	refNames     = lenient.Names{"id", "name"}
+	actorNames   = lenient.Names{"id", "name", "email", "anonymized"}
+	versionNames = lenient.Names{"from", "to"}
+)
+
+// decodeFast decodes one entry of a valid page exactly as encoding/json
+// would and keeps raw as its raw JSON; false when it cannot be sure (see
+// lenient.Members), and encoding/json decodes the page instead.
+func (e *AuditLog) decodeFast(raw []byte) bool {
+	e.Raw = raw
+	_, ok := lenient.DecodeObject(raw, auditLogNames, func(i int, v []byte) bool {
+		switch i {
+		case 0:
+			return e.UUID.UnmarshalJSON(v) == nil
+		case 1:
+			return e.IMTID.UnmarshalJSON(v) == nil
+		case 2:
+			return e.CreatedAt.UnmarshalJSON(v) == nil
+		case 3:
+			return e.TriggeredAt.UnmarshalJSON(v) == nil
+		case 4:
+			return e.OrganizationID.UnmarshalJSON(v) == nil
+		case 5:
+			return decodeObject(v, &e.Organization, (*Ref).decodeFast)
+		case 6:
+			return e.EventName.UnmarshalJSON(v) == nil
+		case 7:
+			return decodeObject(v, &e.Team, (*Ref).decodeFast)
+		case 8:
+			return decodeObject(v, &e.Actor, (*Actor).decodeFast)
+		case 9:
+			return e.TargetID.UnmarshalJSON(v) == nil
+		case 10:
+			return decodeObject(v, &e.Version, (*Version).decodeFast)
+		case 11:
+			e.DetailsField = v
+		case 12:
+			e.DetailField = v
+		}
+		return true
+	})
+	return ok
+}
+
+// decodeObject decodes a member that is a pointer to a struct: null leaves
+// it nil, an object is decoded into a new one, anything else is
+// encoding/json's type error (false).
+func decodeObject[T any](v []byte, p **T, decode func(*T, []byte) bool) bool {
+	if lenient.IsNull(v) {
+		return true
+	}
+	*p = new(T)
+	return decode(*p, v)
+}
+
+// scalars decodes an object of lenient scalars; at returns the field of
+// the member at each index of names.
+func scalars(v []byte, names lenient.Names, at func(i int) json.Unmarshaler) bool {
+	_, ok := lenient.DecodeObject(v, names, func(i int, v []byte) bool { return at(i).UnmarshalJSON(v) == nil })
+	return ok
+}
+
+func (r *Ref) decodeFast(v []byte) bool {
+	return scalars(v, refNames, func(i int) json.Unmarshaler { return [...]json.Unmarshaler{&r.ID, &r.Name}[i] })
+}
+
+func (a *Actor) decodeFast(v []byte) bool {
+	return scalars(v, actorNames, func(i int) json.Unmarshaler {
+		return [...]json.Unmarshaler{&a.ID, &a.Name, &a.Email, &a.Anonymized}[i]
+	})
+}
+
+func (ver *Version) decodeFast(v []byte) bool {
+	return scalars(v, versionNames, func(i int) json.Unmarshaler { return [...]json.Unmarshaler{&ver.From, &ver.To}[i] })
 }
 
 // KeepRaw keeps an entry read on its own (the detail endpoint) whole.

@@ -1,0 +1,36 @@
+// Package jsontest holds the fuzz tests' reference for the hand-written
+// page decoders: encoding/json.
+package jsontest
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/httpx"
+)
+
+// SameAsEncodingJSON decodes body as the plugin does (httpx.DecodeJSON:
+// the fast path where it applies, encoding/json where it gives way) into a
+// page from newPage, and as encoding/json alone (plus KeepRaw) into
+// another, and fails t unless both refuse the body or both decode the same
+// values. It reports whether the fast path decoded the body by itself.
+func SameAsEncodingJSON[P any](t testing.TB, body []byte, newPage func() *P) (fast bool) {
+	t.Helper()
+	got, want := newPage(), newPage()
+	gotErr := httpx.DecodeJSON(body, "application/json", got)
+	trimmed := bytes.TrimSpace(body)
+	wantErr := json.Unmarshal(trimmed, want)
+	if k, ok := any(want).(httpx.RawKeeper); ok && wantErr == nil {
+		wantErr = k.KeepRaw(trimmed)
+	}
+	switch {
+	case (gotErr == nil) != (wantErr == nil):
+		t.Fatalf("%s\nthe plugin's decoding says %v, encoding/json %v", body, gotErr, wantErr)
+	case gotErr == nil && !reflect.DeepEqual(got, want):
+		t.Fatalf("%s\nthe plugin decoded\n%+v\nencoding/json\n%+v", body, got, want)
+	}
+	f, ok := any(newPage()).(httpx.FastDecoder)
+	return ok && f.DecodeFast(trimmed)
+}
