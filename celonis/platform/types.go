@@ -95,19 +95,19 @@ func (e *AuditEntry) decodeFast(raw []byte) bool {
 		case 6:
 			return e.Port.UnmarshalJSON(v) == nil
 		case 7:
-			if lenient.IsNull(v) {
-				return true
-			}
-			e.DiffPayload = new(Diff) // not an object: encoding/json's type error, and DecodeObject's false
-			_, ok := lenient.DecodeObject(v, diffNames, func(i int, v []byte) bool {
-				if i == 0 {
-					e.DiffPayload.OldValue = v
-				} else {
-					e.DiffPayload.NewValue = v
-				}
-				return true
-			})
-			return ok
+			return lenient.DecodePointer(v, &e.DiffPayload, (*Diff).decodeFast)
+		}
+		return true
+	})
+	return ok
+}
+
+func (d *Diff) decodeFast(v []byte) bool {
+	_, ok := lenient.DecodeObject(v, diffNames, func(i int, v []byte) bool {
+		if i == 0 {
+			d.OldValue = v
+		} else {
+			d.NewValue = v
 		}
 		return true
 	})

@@ -54,11 +54,8 @@ func (o *Object) Next() (name, value []byte, more bool) {
 	return name, value, true
 }
 
-// Fail ends the walk as one that could not be decoded exactly.
-func (o *Object) Fail() { o.ok = false }
-
 // OK reports whether the walk read the whole object: false when obj was
-// not an object, a name held an escape, or Fail was called.
+// not an object or a name held an escape.
 func (o *Object) OK() bool {
 	return o.ok && o.i < len(o.doc) && o.doc[o.i] == '}'
 }
@@ -125,8 +122,17 @@ func (s Seen) Has(i int) bool { return s&(1<<i) != 0 }
 // IsNull reports whether a valid JSON value is null.
 func IsNull(v []byte) bool { return len(v) == 4 && string(v) == "null" }
 
-// IsObject reports whether a valid JSON value is an object.
-func IsObject(v []byte) bool { return len(v) > 0 && v[0] == '{' }
+// DecodePointer decodes a member that is a pointer to a struct, as
+// encoding/json does: null leaves *p nil, an object is decoded into a new
+// one through decode, anything else is encoding/json's type error, which
+// decode (a DecodeObject) reports as false.
+func DecodePointer[T any](v []byte, p **T, decode func(*T, []byte) bool) bool {
+	if IsNull(v) {
+		return true
+	}
+	*p = new(T)
+	return decode(*p, v)
+}
 
 // DecodeArray decodes the JSON array v (valid JSON) into *items, one
 // element at a time through decode, filling the room *items already has.

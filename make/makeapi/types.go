@@ -76,17 +76,17 @@ func (e *AuditLog) decodeFast(raw []byte) bool {
 		case 4:
 			return e.OrganizationID.UnmarshalJSON(v) == nil
 		case 5:
-			return decodeObject(v, &e.Organization, (*Ref).decodeFast)
+			return lenient.DecodePointer(v, &e.Organization, (*Ref).decodeFast)
 		case 6:
 			return e.EventName.UnmarshalJSON(v) == nil
 		case 7:
-			return decodeObject(v, &e.Team, (*Ref).decodeFast)
+			return lenient.DecodePointer(v, &e.Team, (*Ref).decodeFast)
 		case 8:
-			return decodeObject(v, &e.Actor, (*Actor).decodeFast)
+			return lenient.DecodePointer(v, &e.Actor, (*Actor).decodeFast)
 		case 9:
 			return e.TargetID.UnmarshalJSON(v) == nil
 		case 10:
-			return decodeObject(v, &e.Version, (*Version).decodeFast)
+			return lenient.DecodePointer(v, &e.Version, (*Version).decodeFast)
 		case 11:
 			e.DetailsField = v
 		case 12:
@@ -95,17 +95,6 @@ func (e *AuditLog) decodeFast(raw []byte) bool {
 		return true
 	})
 	return ok
-}
-
-// decodeObject decodes a member that is a pointer to a struct: null leaves
-// it nil, an object is decoded into a new one, anything else is
-// encoding/json's type error (false).
-func decodeObject[T any](v []byte, p **T, decode func(*T, []byte) bool) bool {
-	if lenient.IsNull(v) {
-		return true
-	}
-	*p = new(T)
-	return decode(*p, v)
 }
 
 // scalars decodes an object of lenient scalars; at returns the field of
