@@ -7,6 +7,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -54,7 +55,7 @@ var figures []figure
 
 func record(name string, v float64, note string) {
 	figures = append(figures, figure{name, v, note})
-	fmt.Fprintf(os.Stderr, "  %-22s %12.3f  %s\n", name, v, note)
+	fmt.Fprintf(os.Stderr, "  %-25s %9.3f  %s\n", name, v, note)
 }
 
 // partFlag runs one part of the benchmark in a process of its own: the SDK
@@ -118,6 +119,7 @@ func main() {
 	slices.Sort(queries)
 	plugin, query := got["plugin_rows_per_s"], figure{Value: queries[pairs/2]}
 	record("sdk_floor_ratio", got["sdk_floor_ratio"].Value, got["sdk_floor_ratio"].Note)
+	record("http_floor_ratio", got["http_floor_ratio"].Value, got["http_floor_ratio"].Note)
 	record("raw_ratio", got["raw_ratio"].Value, got["raw_ratio"].Note)
 	record("sql_overhead_ratio", query.Value/plugin.Value, fmt.Sprintf("query jsonl %.0f rows/s (median of %d processes), SDK path %.0f rows/s", query.Value, pairs, plugin.Value))
 	for _, name := range []string{"make_sdk_floor_ratio"} {
@@ -130,15 +132,27 @@ func main() {
 	for _, name := range []string{"window_requests", "window_requests_min", "limit_requests", "latency_bound_ratio"} {
 		record(name, got[name].Value, got[name].Note)
 	}
-	var firsts []float64
-	for i := 0; i < 5; i++ {
-		part("first")
-		firsts = append(firsts, got["first_row_ms"].Value)
+	// The SDK frees OS memory before it streams a query's first row too; the
+	// same part with that off shows its share.
+	for _, sdkFree := range []bool{true, false} {
+		var firsts []float64
+		for i := 0; i < 5; i++ {
+			if sdkFree {
+				part("first")
+			} else {
+				part("first_free_mem_off")
+			}
+			firsts = append(firsts, got["first_row_ms"].Value)
+		}
+		slices.Sort(firsts)
+		if sdkFree {
+			record("first_row_ms", firsts[2], fmt.Sprintf("median of 5 processes at 50 ms a response (app key: no token request); min %.0f, max %.0f", firsts[0], firsts[4]))
+		} else {
+			record("first_row_free_mem_off_ms", firsts[2], fmt.Sprintf("the same with STEAMPIPE_FREE_MEM_INTERVAL=0: the SDK's debug.FreeOSMemory before the first row is the difference; min %.0f, max %.0f", firsts[0], firsts[4]))
+		}
 	}
-	slices.Sort(firsts)
-	record("first_row_ms", firsts[2], fmt.Sprintf("median of 5 processes at 50 ms a response (app key: no token request); min %.0f, max %.0f", firsts[0], firsts[4]))
 	part("parallel")
-	for _, name := range []string{"parallel_speedup", "max_rps_observed", "rate_limit_rps"} {
+	for _, name := range []string{"parallel_speedup", "parallel_sdk_bound", "max_rps_observed", "rate_limit_rps"} {
 		record(name, got[name].Value, got[name].Note)
 	}
 
@@ -175,10 +189,18 @@ var auditCols = []string{"timestamp", "event", "user_id", "user_email", "user_ro
 // is steadier than one pair's.
 const pairs = 3
 
-// floorPairs scans table and its floor alternately and returns the median
-// plugin and floor rates and the median of the pairs' ratios.
-func floorPairs(ctx context.Context, r *inproc.Runner, table string, cols []string, rows int) (plugin, floor, ratio float64) {
-	var ps, fs, rs []float64
+// floorRates are the medians of floorPairs' rounds.
+type floorRates struct {
+	plugin, floor, ratio float64
+	// httpFloor and httpRatio are set when the table has an HTTP floor
+	// (see pageFetchers).
+	httpFloor, httpRatio float64
+}
+
+// floorPairs scans table and its floor alternately, and its HTTP floor
+// when it has one, and returns the median rates and ratios of the rounds.
+func floorPairs(ctx context.Context, r *inproc.Runner, table string, cols []string, rows int) floorRates {
+	var ps, fs, rs, hs, hrs []float64
 	for i := 0; i < pairs; i++ {
 		stop := profile(i, table)
 		n, dp := scan(ctx, r, table, cols, nil)
@@ -190,11 +212,22 @@ func floorPairs(ctx context.Context, r *inproc.Runner, table string, cols []stri
 			fail("%s returned %d rows, its floor %d, want %d", table, n, nf, rows)
 		}
 		ps, fs, rs = append(ps, rate(n, dp)), append(fs, rate(nf, df)), append(rs, rate(n, dp)/rate(nf, df))
+		if pageFetchers[table] != nil {
+			nh, dh := scan(ctx, r, "bench_http_floor_"+table, cols, nil)
+			if nh != rows {
+				fail("the HTTP floor of %s returned %d rows, want %d", table, nh, rows)
+			}
+			hs, hrs = append(hs, rate(nh, dh)), append(hrs, rate(n, dp)/rate(nh, dh))
+		}
 	}
-	for _, v := range [][]float64{ps, fs, rs} {
+	median := func(v []float64) float64 {
+		if len(v) == 0 {
+			return 0
+		}
 		slices.Sort(v)
+		return v[len(v)/2]
 	}
-	return ps[pairs/2], fs[pairs/2], rs[pairs/2]
+	return floorRates{median(ps), median(fs), median(rs), median(hs), median(hrs)}
 }
 
 // profile writes a CPU profile of the first pair's scans into the folder
@@ -244,12 +277,15 @@ func runPart(name string, u urls, rows int) {
 		// (20 requests a second by default) would cap this scan at 4,000
 		// rows a second: set out of the way, as a limiter block can, so that
 		// the figure is the plugin's own per-row cost.
+		pageFetchers["celonis_audit_log"] = auditPages(u.Big)
 		runner := mustRunner(withFloor("celonis_audit_log"), config(u.Big))
 		setLimit(runner, 10000)
 		capture(ctx, runner, "celonis_audit_log", auditCols)
-		pluginRate, floorRate, ratio := floorPairs(ctx, runner, "celonis_audit_log", auditCols, rows)
-		add("plugin_rows_per_s", pluginRate, "")
-		add("sdk_floor_ratio", ratio, fmt.Sprintf("median of %d interleaved pairs: plugin %.0f rows/s, SDK floor %.0f rows/s", pairs, pluginRate, floorRate))
+		f := floorPairs(ctx, runner, "celonis_audit_log", auditCols, rows)
+		add("plugin_rows_per_s", f.plugin, "")
+		add("sdk_floor_ratio", f.ratio, fmt.Sprintf("median of %d interleaved pairs: plugin %.0f rows/s, SDK floor %.0f rows/s", pairs, f.plugin, f.floor))
+		add("http_floor_ratio", f.httpRatio, fmt.Sprintf("median of the same %d rounds: plugin %.0f rows/s, SDK floor while fetching the same pages (bodies dropped, nothing decoded) %.0f rows/s", pairs, f.plugin, f.httpFloor))
+		pluginRate := f.plugin
 		// A raw loop: net/http and encoding/json into plain structs.
 		rn, dRaw := rawScan(u.Big, nil)
 		add("raw_ratio", pluginRate/rate(rn, dRaw), fmt.Sprintf("raw loop %.0f rows/s", rate(rn, dRaw)))
@@ -264,8 +300,8 @@ func runPart(name string, u urls, rows int) {
 		makeCols := []string{"uuid", "organization_id", "organization_name", "team_id", "team_name", "event_name", "actor_id", "actor_name", "actor_email", "actor_anonymized", "target_id", "triggered_at", "created_at", "version_from", "version_to", "raw"}
 		r := mustRunner(withFloor("celonis_make_audit_log"), makeConfig(u.Make))
 		capture(ctx, r, "celonis_make_audit_log", makeCols)
-		pluginRate, floorRate, ratio := floorPairs(ctx, r, "celonis_make_audit_log", makeCols, rows)
-		add("make_sdk_floor_ratio", ratio, fmt.Sprintf("median of %d interleaved pairs: plugin %.0f rows/s, SDK floor %.0f rows/s", pairs, pluginRate, floorRate))
+		f := floorPairs(ctx, r, "celonis_make_audit_log", makeCols, rows)
+		add("make_sdk_floor_ratio", f.ratio, fmt.Sprintf("median of %d interleaved pairs: plugin %.0f rows/s, SDK floor %.0f rows/s", pairs, f.plugin, f.floor))
 	case "heap_small", "heap_big":
 		// Peak heap of a full scan; rows are dropped as they arrive.
 		target := u.Big
@@ -300,7 +336,10 @@ func runPart(name string, u urls, rows int) {
 		ln, dl := scan(ctx, mustRunner(celonis.Plugin, config(u.Lat)), "celonis_audit_log", auditCols, nil)
 		rln, drl := rawScan(u.Lat, nil)
 		add("latency_bound_ratio", rate(ln, dl)/rate(rln, drl), fmt.Sprintf("plugin %s, raw loop %s for %d rows at 100 ms a page", dl.Round(time.Millisecond), drl.Round(time.Millisecond), ln))
-	case "first":
+	case "first", "first_free_mem_off":
+		if name == "first_free_mem_off" {
+			os.Setenv("STEAMPIPE_FREE_MEM_INTERVAL", "0") // read by each query
+		}
 		lat.SetLatency(50 * time.Millisecond)
 		add("first_row_ms", float64(firstRow(ctx, mustRunner(celonis.Plugin, config(u.Lat))).Milliseconds()), "")
 	case "parallel":
@@ -312,16 +351,24 @@ func runPart(name string, u urls, rows int) {
 		from30 := time.Now().Add(-60 * 24 * time.Hour)
 		to30 := from30.Add(30 * 24 * time.Hour)
 		q30 := []inproc.Qual{inproc.Q("timestamp", ">=", inproc.TimeValue(from30)), inproc.Q("timestamp", "<", inproc.TimeValue(to30))}
+		cols30 := []string{"timestamp", "event"}
 		rp, drp := rawScan(u.Big, url.Values{"from": {from30.UTC().Format("2006-01-02T15:04:05.000Z")}, "to": {to30.UTC().Format("2006-01-02T15:04:05.000Z")}})
-		pr := mustRunner(celonis.Plugin, config(u.Big))
+		pr := mustRunner(withFloor("celonis_audit_log"), config(u.Big))
 		setLimit(pr, limitRPS)
 		big.ResetRequests()
-		pn, dp := scan(ctx, pr, "celonis_audit_log", []string{"timestamp", "event"}, q30)
+		pn, dp := scan(ctx, pr, "celonis_audit_log", cols30, q30)
 		if pn > rp || rp-pn > 2 {
 			fail("30-day scan returned %d rows, raw %d", pn, rp)
 		}
 		reqs := big.Requests("/log/")
 		add("parallel_speedup", drp.Seconds()/dp.Seconds(), fmt.Sprintf("raw sequential %s, plugin %s for %d rows in %d requests", drp.Round(time.Millisecond), dp.Round(time.Millisecond), pn, len(reqs)))
+		// The SDK's own bound: its floor streams the same rows, columns and
+		// quals with no API at all, after the plugin's scan (the floor needs
+		// rows to replay, and must not warm the plugin's).
+		capture(ctx, pr, "celonis_audit_log", cols30, q30...)
+		floorRows = pn
+		_, df := scan(ctx, pr, "bench_floor_celonis_audit_log", cols30, q30)
+		add("parallel_sdk_bound", drp.Seconds()/df.Seconds(), fmt.Sprintf("raw sequential %s, the SDK floor %s streaming the same %d rows, columns and quals without any request: the most speedup the SDK allows", drp.Round(time.Millisecond), df.Round(time.Millisecond), pn))
 		add("max_rps_observed", float64(maxPerSecond(reqs)), "most list requests the sandbox saw in one second")
 		add("rate_limit_rps", limitRPS, "the celonis_platform limiter, overridden as a limiter block would (fill rate a second)")
 	default:
@@ -438,6 +485,40 @@ func rawScan(base string, q url.Values) (int, time.Duration) {
 			return n, time.Since(start)
 		}
 		token = page.NextPageToken
+	}
+}
+
+// auditPages fetches the v2 audit log's pages as the plugin's cursor loop
+// requests them, for the HTTP floor: each body is read whole and dropped
+// but for its nextPageToken, which is found without decoding the page (the
+// sandbox writes it last).
+func auditPages(base string) func() func() (bool, error) {
+	return func() func() (bool, error) {
+		token := ""
+		var buf bytes.Buffer
+		return func() (bool, error) {
+			v := url.Values{"pageSize": {strconv.Itoa(pageRows)}}
+			if token != "" {
+				v.Set("pageToken", token)
+			}
+			req, _ := http.NewRequest("GET", base+"/log/api/external/v2/audit?"+v.Encode(), nil)
+			req.Header.Set("Authorization", "AppKey "+appKey)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return false, err
+			}
+			buf.Reset()
+			_, err = buf.ReadFrom(resp.Body)
+			resp.Body.Close()
+			body := buf.Bytes()
+			i := bytes.LastIndex(body, []byte(`"nextPageToken":`))
+			if err != nil || i < 0 {
+				return false, fmt.Errorf("HTTP floor: page without nextPageToken (%v)", err)
+			}
+			token = ""
+			err = json.Unmarshal(bytes.TrimSuffix(body[i+len(`"nextPageToken":`):], []byte("}")), &token)
+			return token != "", err
+		}
 	}
 }
 
