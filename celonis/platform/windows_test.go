@@ -174,6 +174,43 @@ func TestCursorWindowsStopWhenTheQueryHasItsRows(t *testing.T) {
 	}
 }
 
+// While one window's page streams, the other windows still ask for their
+// next pages: deciding whether to fetch ahead does not wait for the
+// streaming page (it once waited for the fan's lock, leaving the API idle).
+func TestCursorWindowsFetchAheadWhileAPageStreams(t *testing.T) {
+	r, from, _ := tenDays()
+	c, api, _ := windowClient(t, r, 2, sandbox.CelonisOptions{AuditEvents: 20000, Start: from, Span: 10 * 24 * time.Hour})
+	api.SetLatency(5 * time.Millisecond)
+	// windowsAhead is how many windows have asked for a page after their
+	// first.
+	windowsAhead := func() int {
+		seen := map[string]bool{}
+		for _, q := range api.Requests("/log/") {
+			if q.Query.Get("pageToken") != "" {
+				seen[q.Query.Get("from")] = true
+			}
+		}
+		return len(seen)
+	}
+	calls, ahead := 0, 0
+	err := c.ListAuditLogs(context.Background(), r, Pager{Concurrency: 2, Remaining: func() int64 { return 1 << 40 }}, func([]AuditEntry) bool {
+		calls++
+		if calls == 2 { // the first window page, after the first page of the whole range
+			for deadline := time.Now().Add(3 * time.Second); windowsAhead() < 2 && time.Now().Before(deadline); {
+				time.Sleep(5 * time.Millisecond)
+			}
+			ahead = windowsAhead()
+		}
+		return calls < 4
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ahead != 2 {
+		t.Fatalf("while a page streamed, %d of 2 windows asked for their next page", ahead)
+	}
+}
+
 func TestCursorWindowsFailAsAWhole(t *testing.T) {
 	r, from, _ := tenDays()
 	c, api, _ := windowClient(t, r, 5, sandbox.CelonisOptions{AuditEvents: 20000, Start: from, Span: 10 * 24 * time.Hour})
