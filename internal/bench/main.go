@@ -213,7 +213,9 @@ func floorPairs(ctx context.Context, r *inproc.Runner, table string, cols []stri
 		}
 		ps, fs, rs = append(ps, rate(n, dp)), append(fs, rate(nf, df)), append(rs, rate(n, dp)/rate(nf, df))
 		if pageFetchers[table] != nil {
+			stop = profile(i, "bench_http_floor_"+table)
 			nh, dh := scan(ctx, r, "bench_http_floor_"+table, cols, nil)
+			stop()
 			if nh != rows {
 				fail("the HTTP floor of %s returned %d rows, want %d", table, nh, rows)
 			}
