@@ -81,12 +81,12 @@ func (f *fan[T]) deliver(items []T) bool {
 
 // pager returns p for the fan's fetches (cursor loops, each keeping one
 // request in flight); call it once, before they start. Its Remaining is the
-// count as of the last page
-// handed over: the SDK's row count is written while rows stream, and a
-// fetch that waited for the streaming page to finish before it asked for
-// its next page would leave the API idle (in a 30-day scan the windows
-// spent 2.4 s so). A count one page old at most only decides whether a
-// page is fetched ahead; the handler still stops the listing.
+// count as of the last page handed over: the SDK's row count is written
+// while rows stream, and a fetch that waited for the streaming page to
+// finish before it asked for its next page would leave the API idle (in a
+// 30-day scan the windows spent 2.4 s so). A count one page old at most
+// only decides whether a page is fetched ahead; the handler still stops the
+// listing.
 func (f *fan[T]) pager(p Pager) Pager {
 	if p.Remaining != nil {
 		f.remaining = p.Remaining

@@ -459,16 +459,7 @@ func rawScan(base string, q url.Values) (int, time.Duration) {
 	start := time.Now()
 	n, token := 0, ""
 	for {
-		v := url.Values{"pageSize": {"200"}}
-		for k, vs := range q {
-			v[k] = vs
-		}
-		if token != "" {
-			v.Set("pageToken", token)
-		}
-		req, _ := http.NewRequest("GET", base+"/log/api/external/v2/audit?"+v.Encode(), nil)
-		req.Header.Set("Authorization", "AppKey "+appKey)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := getAuditPage(base, q, token)
 		if err != nil {
 			fail("raw: %v", err)
 		}
@@ -490,6 +481,21 @@ func rawScan(base string, q url.Values) (int, time.Duration) {
 	}
 }
 
+// getAuditPage requests one page of the v2 audit log, of the largest size,
+// with the parameters q and the cursor token (none for the first page).
+func getAuditPage(base string, q url.Values, token string) (*http.Response, error) {
+	v := url.Values{"pageSize": {strconv.Itoa(pageRows)}}
+	for k, vs := range q {
+		v[k] = vs
+	}
+	if token != "" {
+		v.Set("pageToken", token)
+	}
+	req, _ := http.NewRequest("GET", base+"/log/api/external/v2/audit?"+v.Encode(), nil)
+	req.Header.Set("Authorization", "AppKey "+appKey)
+	return http.DefaultClient.Do(req)
+}
+
 // auditPages fetches the v2 audit log's pages as the plugin's cursor loop
 // requests them, for the HTTP floor: each body is read whole and dropped
 // but for its nextPageToken, which is found without decoding the page (the
@@ -499,13 +505,7 @@ func auditPages(base string) func() func() (bool, error) {
 		token := ""
 		var buf bytes.Buffer
 		return func() (bool, error) {
-			v := url.Values{"pageSize": {strconv.Itoa(pageRows)}}
-			if token != "" {
-				v.Set("pageToken", token)
-			}
-			req, _ := http.NewRequest("GET", base+"/log/api/external/v2/audit?"+v.Encode(), nil)
-			req.Header.Set("Authorization", "AppKey "+appKey)
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := getAuditPage(base, nil, token)
 			if err != nil {
 				return false, err
 			}
