@@ -145,7 +145,10 @@ func (c *Client) ListAuditLogs(ctx context.Context, q AuditQuery, p Pager, h Han
 	}
 	last, offset := "", 0
 	var prev [32]byte
-	seen := map[string]bool{} // uuids of this listing: one seen twice means the pages overlap
+	// uuids of this page and the one before: one seen twice means the pages
+	// overlap (as when entries shift under offset paging). Two pages, not
+	// the whole listing: a year of history must not hold every uuid it read.
+	seen, before := map[string]bool{}, map[string]bool{}
 	next := get(last, offset)
 	defer func() { next.Drop() }()
 	for pageNo := 0; ; pageNo++ {
@@ -167,12 +170,14 @@ func (c *Client) ListAuditLogs(ctx context.Context, q AuditQuery, p Pager, h Han
 			return fmt.Errorf("make: GET %s: page %d is the same as the page before; the page loop does not advance", path, pageNo)
 		}
 		prev = digest
+		seen, before = before, seen
+		clear(seen)
 		for i := range items {
 			id := string(items[i].UUID)
 			if id == "" {
 				continue
 			}
-			if seen[id] {
+			if seen[id] || before[id] {
 				return fmt.Errorf("make: GET %s: entry %s came twice in one listing; the pages overlap", path, id)
 			}
 			seen[id] = true
