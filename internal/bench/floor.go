@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"net/http"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
 
@@ -51,14 +54,16 @@ func withFloor(tables ...string) plugin.PluginFunc {
 				return nil, nil
 			}}
 			p.TableMap[rec.Name], p.TableMap[floor.Name] = &rec, &floor
-			if fetch := pageFetchers[name]; fetch != nil {
-				hf := *real
-				hf.Name = "bench_http_floor_" + name
-				hf.List = &plugin.ListConfig{Hydrate: func(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
-					return nil, streamWhileFetching(ctx, d, captured[name], fetch())
-				}}
-				p.TableMap[hf.Name] = &hf
-			}
+			hf := *real
+			hf.Name = "bench_http_floor_" + name
+			hf.List = &plugin.ListConfig{Hydrate: func(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
+				reqs := pageRequests[name]
+				if len(reqs) == 0 {
+					return nil, fmt.Errorf("no requests captured from %s", name)
+				}
+				return nil, streamWhileFetching(ctx, d, captured[name], len(reqs), replay(reqs)())
+			}}
+			p.TableMap[hf.Name] = &hf
 		}
 		return p
 	}
@@ -71,17 +76,47 @@ func capture(ctx context.Context, r *inproc.Runner, table string, cols []string,
 	}
 }
 
-// pageFetchers, by table, start a listing of the table's API pages as the
-// plugin requests them: each call of the function returned fetches the next
-// page, reads its body and drops it, and reports whether more pages follow.
-var pageFetchers = map[string]func() func() (more bool, err error){}
+// pageRequests are, by table, the list requests its capture scan made,
+// for its HTTP floor to replay.
+var pageRequests = map[string][]pageRequest{}
+
+// pageRequest is one request of a replayed listing.
+type pageRequest struct {
+	url    string
+	header http.Header
+}
+
+// replay fetches the given requests in order, one a call: the pages a
+// plugin scan asked for, logged by the sandbox (see remote.URLs).
+func replay(reqs []pageRequest) func() func() (bool, error) {
+	return func() func() (bool, error) {
+		i := 0
+		var buf bytes.Buffer
+		return func() (bool, error) {
+			req, _ := http.NewRequest("GET", reqs[i].url, nil)
+			req.Header = reqs[i].header
+			i++
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return false, err
+			}
+			defer resp.Body.Close()
+			buf.Reset()
+			if _, err := buf.ReadFrom(resp.Body); err != nil || resp.StatusCode != 200 {
+				return false, fmt.Errorf("HTTP floor: GET %s: HTTP %d (%v)", reqs[i-1].url, resp.StatusCode, err)
+			}
+			return i < len(reqs), nil
+		}
+	}
+}
 
 // streamWhileFetching is the HTTP floor: the SDK floor's rows, streamed
 // while the API's pages are fetched as the plugin's own loop fetches them
 // (the next page requested as each page arrives, then that page's rows
-// streamed), but with nothing decoded: what streaming costs while the
-// requests a scan needs are made, in this process and the sandbox's.
-func streamWhileFetching(ctx context.Context, d *plugin.QueryData, rows []any, next func() (bool, error)) error {
+// streamed; the rows spread evenly over the pages), but with nothing
+// decoded: what streaming costs while the requests a scan needs are made,
+// in this process and the sandbox's.
+func streamWhileFetching(ctx context.Context, d *plugin.QueryData, rows []any, pages int, next func() (bool, error)) error {
 	type result struct {
 		more bool
 		err  error
@@ -94,9 +129,10 @@ func streamWhileFetching(ctx context.Context, d *plugin.QueryData, rows []any, n
 		}()
 		return ch
 	}
+	perPage := max((floorRows+pages-1)/pages, 1)
 	page, more := fetch(), true
 	for i := 0; i < floorRows; i++ {
-		if i%pageRows == 0 && more {
+		if i%perPage == 0 && more {
 			r := <-page
 			if r.err != nil {
 				return r.err
@@ -107,12 +143,14 @@ func streamWhileFetching(ctx context.Context, d *plugin.QueryData, rows []any, n
 		}
 		d.StreamListItem(ctx, rows[i%len(rows)])
 	}
-	if more {
-		<-page
+	for more { // pages beyond the rows (an empty last page)
+		r := <-page
+		if r.err != nil {
+			return r.err
+		}
+		if more = r.more; more {
+			page = fetch()
+		}
 	}
 	return nil
 }
-
-// pageRows is the page size the page fetchers ask for: the largest, as the
-// plugin asks.
-const pageRows = 200

@@ -7,7 +7,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -122,7 +121,7 @@ func main() {
 	record("http_floor_ratio", got["http_floor_ratio"].Value, got["http_floor_ratio"].Note)
 	record("raw_ratio", got["raw_ratio"].Value, got["raw_ratio"].Note)
 	record("sql_overhead_ratio", query.Value/plugin.Value, fmt.Sprintf("query jsonl %.0f rows/s (median of %d processes), SDK path %.0f rows/s", query.Value, pairs, plugin.Value))
-	for _, name := range []string{"make_sdk_floor_ratio"} {
+	for _, name := range []string{"make_sdk_floor_ratio", "make_http_floor_ratio"} {
 		record(name, got[name].Value, got[name].Note)
 	}
 	part("heap_small")
@@ -192,8 +191,8 @@ const pairs = 3
 // floorRates are the medians of floorPairs' rounds.
 type floorRates struct {
 	plugin, floor, ratio float64
-	// httpFloor and httpRatio are set when the table has an HTTP floor
-	// (see pageFetchers).
+	// httpFloor and httpRatio are set when the table's capture logged its
+	// requests (see pageRequests).
 	httpFloor, httpRatio float64
 }
 
@@ -212,7 +211,7 @@ func floorPairs(ctx context.Context, r *inproc.Runner, table string, cols []stri
 			fail("%s returned %d rows, its floor %d, want %d", table, n, nf, rows)
 		}
 		ps, fs, rs = append(ps, rate(n, dp)), append(fs, rate(nf, df)), append(rs, rate(n, dp)/rate(nf, df))
-		if pageFetchers[table] != nil {
+		if len(pageRequests[table]) > 0 {
 			stop = profile(i, "bench_http_floor_"+table)
 			nh, dh := scan(ctx, r, "bench_http_floor_"+table, cols, nil)
 			stop()
@@ -279,10 +278,11 @@ func runPart(name string, u urls, rows int) {
 		// (20 requests a second by default) would cap this scan at 4,000
 		// rows a second: set out of the way, as a limiter block can, so that
 		// the figure is the plugin's own per-row cost.
-		pageFetchers["celonis_audit_log"] = auditPages(u.Big)
 		runner := mustRunner(withFloor("celonis_audit_log"), config(u.Big))
 		setLimit(runner, 10000)
+		big.ResetRequests()
 		capture(ctx, runner, "celonis_audit_log", auditCols)
+		pageRequests["celonis_audit_log"] = logged(big, "/log/", http.Header{"Authorization": {"AppKey " + appKey}})
 		f := floorPairs(ctx, runner, "celonis_audit_log", auditCols, rows)
 		add("plugin_rows_per_s", f.plugin, "")
 		add("sdk_floor_ratio", f.ratio, fmt.Sprintf("median of %d interleaved pairs: plugin %.0f rows/s, SDK floor %.0f rows/s", pairs, f.plugin, f.floor))
@@ -301,9 +301,13 @@ func runPart(name string, u urls, rows int) {
 		// Every column but details, which costs a request per row.
 		makeCols := []string{"uuid", "organization_id", "organization_name", "team_id", "team_name", "event_name", "actor_id", "actor_name", "actor_email", "actor_anonymized", "target_id", "triggered_at", "created_at", "version_from", "version_to", "raw"}
 		r := mustRunner(withFloor("celonis_make_audit_log"), makeConfig(u.Make))
+		mk := &remote{URL: u.Make}
+		mk.ResetRequests()
 		capture(ctx, r, "celonis_make_audit_log", makeCols)
+		pageRequests["celonis_make_audit_log"] = logged(mk, "/api/v2/audit-logs/", http.Header{"Authorization": {"Token " + makeToken}, "User-Agent": {"steampipe-plugin-celonis"}})
 		f := floorPairs(ctx, r, "celonis_make_audit_log", makeCols, rows)
 		add("make_sdk_floor_ratio", f.ratio, fmt.Sprintf("median of %d interleaved pairs: plugin %.0f rows/s, SDK floor %.0f rows/s", pairs, f.plugin, f.floor))
+		add("make_http_floor_ratio", f.httpRatio, fmt.Sprintf("median of the same %d rounds: plugin %.0f rows/s, SDK floor while fetching the same pages (bodies dropped, nothing decoded) %.0f rows/s", pairs, f.plugin, f.httpFloor))
 	case "heap_small", "heap_big":
 		// Peak heap of a full scan; rows are dropped as they arrive.
 		target := u.Big
@@ -484,7 +488,7 @@ func rawScan(base string, q url.Values) (int, time.Duration) {
 // getAuditPage requests one page of the v2 audit log, of the largest size,
 // with the parameters q and the cursor token (none for the first page).
 func getAuditPage(base string, q url.Values, token string) (*http.Response, error) {
-	v := url.Values{"pageSize": {strconv.Itoa(pageRows)}}
+	v := url.Values{"pageSize": {"200"}}
 	for k, vs := range q {
 		v[k] = vs
 	}
@@ -496,32 +500,17 @@ func getAuditPage(base string, q url.Values, token string) (*http.Response, erro
 	return http.DefaultClient.Do(req)
 }
 
-// auditPages fetches the v2 audit log's pages as the plugin's cursor loop
-// requests them, for the HTTP floor: each body is read whole and dropped
-// but for its nextPageToken, which is found without decoding the page (the
-// sandbox writes it last).
-func auditPages(base string) func() func() (bool, error) {
-	return func() func() (bool, error) {
-		token := ""
-		var buf bytes.Buffer
-		return func() (bool, error) {
-			resp, err := getAuditPage(base, nil, token)
-			if err != nil {
-				return false, err
-			}
-			buf.Reset()
-			_, err = buf.ReadFrom(resp.Body)
-			resp.Body.Close()
-			body := buf.Bytes()
-			i := bytes.LastIndex(body, []byte(`"nextPageToken":`))
-			if err != nil || i < 0 {
-				return false, fmt.Errorf("HTTP floor: page without nextPageToken (%v)", err)
-			}
-			token = ""
-			err = json.Unmarshal(bytes.TrimSuffix(body[i+len(`"nextPageToken":`):], []byte("}")), &token)
-			return token != "", err
-		}
+// logged returns the requests under prefix that the sandbox r logged, in
+// order, with header, for an HTTP floor to replay.
+func logged(r *remote, prefix string, header http.Header) []pageRequest {
+	var out []pageRequest
+	for _, u := range r.URLs(prefix) {
+		out = append(out, pageRequest{url: r.URL + u, header: header})
 	}
+	if len(out) == 0 {
+		fail("the sandbox logged no requests under %s", prefix)
+	}
+	return out
 }
 
 // queryScan runs the query command with jsonl output into a counter, with

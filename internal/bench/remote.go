@@ -128,6 +128,14 @@ func (r *remote) Requests(prefix string) []time.Time {
 	return out
 }
 
+// URLs returns the path and query of each logged request under prefix, in
+// the order they arrived.
+func (r *remote) URLs(prefix string) []string {
+	var urls []string
+	r.admin("urls", url.Values{"prefix": {prefix}}, &urls)
+	return urls
+}
+
 // AuditCount is how many audit events fall in [from, to].
 func (r *remote) AuditCount(from, to time.Time) int {
 	var n int
@@ -186,6 +194,13 @@ func serveChild(arg string) {
 			ns[i] = strconv.FormatInt(q.Time.UnixNano(), 10)
 		}
 		fmt.Fprintf(w, "[%s]", strings.Join(ns, ","))
+	})
+	mux.HandleFunc("POST /_bench/urls", func(w http.ResponseWriter, r *http.Request) {
+		var urls []string
+		for _, q := range a.Requests(r.URL.Query().Get("prefix")) {
+			urls = append(urls, q.Path+"?"+q.Query.Encode())
+		}
+		json.NewEncoder(w).Encode(urls)
 	})
 	mux.HandleFunc("POST /_bench/count", func(w http.ResponseWriter, r *http.Request) {
 		from, err1 := time.Parse(time.RFC3339Nano, r.URL.Query().Get("from"))
