@@ -21,10 +21,12 @@ var captured = map[string][]any{}
 // floorRows is how many rows a floor streams.
 var floorRows int
 
-// withFloor is the plugin plus, for each of tables, two tables with its
+// withFloor is the plugin plus, for each of tables, three tables with its
 // exact columns and transforms: bench_capture_<table>, whose list call
-// records the rows the real one streams, and bench_floor_<table>, the SDK
-// floor, whose list call only streams those rows.
+// records the rows the real one streams; bench_floor_<table>, the SDK
+// floor, whose list call only streams those rows; and
+// bench_http_floor_<table>, which streams them while it replays the
+// requests of the capture (see pageRequests and streamWhileFetching).
 func withFloor(tables ...string) plugin.PluginFunc {
 	return func(ctx context.Context) *plugin.Plugin {
 		p := celonis.Plugin(ctx)
@@ -61,7 +63,7 @@ func withFloor(tables ...string) plugin.PluginFunc {
 				if len(reqs) == 0 {
 					return nil, fmt.Errorf("no requests captured from %s", name)
 				}
-				return nil, streamWhileFetching(ctx, d, captured[name], len(reqs), replay(reqs)())
+				return nil, streamWhileFetching(ctx, d, captured[name], len(reqs), replay(reqs))
 			}}
 			p.TableMap[hf.Name] = &hf
 		}
@@ -86,27 +88,27 @@ type pageRequest struct {
 	header http.Header
 }
 
-// replay fetches the given requests in order, one a call: the pages a
-// plugin scan asked for, logged by the sandbox (see remote.URLs).
-func replay(reqs []pageRequest) func() func() (bool, error) {
-	return func() func() (bool, error) {
-		i := 0
-		var buf bytes.Buffer
-		return func() (bool, error) {
-			req, _ := http.NewRequest("GET", reqs[i].url, nil)
-			req.Header = reqs[i].header
-			i++
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return false, err
-			}
-			defer resp.Body.Close()
-			buf.Reset()
-			if _, err := buf.ReadFrom(resp.Body); err != nil || resp.StatusCode != 200 {
-				return false, fmt.Errorf("HTTP floor: GET %s: HTTP %d (%v)", reqs[i-1].url, resp.StatusCode, err)
-			}
-			return i < len(reqs), nil
+// replay returns a fetch of the given requests in order, one a call: the
+// pages a plugin scan asked for, logged by the sandbox (see remote.URLs).
+// Each body is read whole and dropped; more is false after the last.
+func replay(reqs []pageRequest) func() (more bool, err error) {
+	i := 0
+	var buf bytes.Buffer
+	return func() (bool, error) {
+		r := reqs[i]
+		i++
+		req, _ := http.NewRequest("GET", r.url, nil)
+		req.Header = r.header
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false, err
 		}
+		defer resp.Body.Close()
+		buf.Reset()
+		if _, err := buf.ReadFrom(resp.Body); err != nil || resp.StatusCode != 200 {
+			return false, fmt.Errorf("HTTP floor: GET %s: HTTP %d (%v)", r.url, resp.StatusCode, err)
+		}
+		return i < len(reqs), nil
 	}
 }
 
