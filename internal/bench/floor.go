@@ -131,27 +131,27 @@ func streamWhileFetching(ctx context.Context, d *plugin.QueryData, rows []any, p
 		}()
 		return ch
 	}
-	perPage := max((floorRows+pages-1)/pages, 1)
 	page, more := fetch(), true
+	// advance waits for the page in flight and asks for the one after it.
+	advance := func() error {
+		r := <-page
+		if more = r.more; more && r.err == nil {
+			page = fetch()
+		}
+		return r.err
+	}
+	perPage := max((floorRows+pages-1)/pages, 1)
 	for i := 0; i < floorRows; i++ {
 		if i%perPage == 0 && more {
-			r := <-page
-			if r.err != nil {
-				return r.err
-			}
-			if more = r.more; more {
-				page = fetch()
+			if err := advance(); err != nil {
+				return err
 			}
 		}
 		d.StreamListItem(ctx, rows[i%len(rows)])
 	}
 	for more { // pages beyond the rows (an empty last page)
-		r := <-page
-		if r.err != nil {
-			return r.err
-		}
-		if more = r.more; more {
-			page = fetch()
+		if err := advance(); err != nil {
+			return err
 		}
 	}
 	return nil

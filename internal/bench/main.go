@@ -133,22 +133,17 @@ func main() {
 	}
 	// The SDK frees OS memory before it streams a query's first row too; the
 	// same part with that off shows its share.
-	for _, sdkFree := range []bool{true, false} {
+	for _, f := range []struct{ part, figure, note string }{
+		{"first", "first_row_ms", "median of 5 processes at 50 ms a response (app key: no token request)"},
+		{"first_free_mem_off", "first_row_free_mem_off_ms", "the same with STEAMPIPE_FREE_MEM_INTERVAL=0: the SDK's debug.FreeOSMemory before the first row is the difference"},
+	} {
 		var firsts []float64
 		for i := 0; i < 5; i++ {
-			if sdkFree {
-				part("first")
-			} else {
-				part("first_free_mem_off")
-			}
+			part(f.part)
 			firsts = append(firsts, got["first_row_ms"].Value)
 		}
 		slices.Sort(firsts)
-		if sdkFree {
-			record("first_row_ms", firsts[2], fmt.Sprintf("median of 5 processes at 50 ms a response (app key: no token request); min %.0f, max %.0f", firsts[0], firsts[4]))
-		} else {
-			record("first_row_free_mem_off_ms", firsts[2], fmt.Sprintf("the same with STEAMPIPE_FREE_MEM_INTERVAL=0: the SDK's debug.FreeOSMemory before the first row is the difference; min %.0f, max %.0f", firsts[0], firsts[4]))
-		}
+		record(f.figure, firsts[2], fmt.Sprintf("%s; min %.0f, max %.0f", f.note, firsts[0], firsts[4]))
 	}
 	part("parallel")
 	for _, name := range []string{"parallel_speedup", "parallel_sdk_bound", "max_rps_observed", "rate_limit_rps"} {
@@ -463,7 +458,16 @@ func rawScan(base string, q url.Values) (int, time.Duration) {
 	start := time.Now()
 	n, token := 0, ""
 	for {
-		resp, err := getAuditPage(base, q, token)
+		v := url.Values{"pageSize": {"200"}}
+		for k, vs := range q {
+			v[k] = vs
+		}
+		if token != "" {
+			v.Set("pageToken", token)
+		}
+		req, _ := http.NewRequest("GET", base+"/log/api/external/v2/audit?"+v.Encode(), nil)
+		req.Header.Set("Authorization", "AppKey "+appKey)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			fail("raw: %v", err)
 		}
@@ -483,21 +487,6 @@ func rawScan(base string, q url.Values) (int, time.Duration) {
 		}
 		token = page.NextPageToken
 	}
-}
-
-// getAuditPage requests one page of the v2 audit log, of the largest size,
-// with the parameters q and the cursor token (none for the first page).
-func getAuditPage(base string, q url.Values, token string) (*http.Response, error) {
-	v := url.Values{"pageSize": {"200"}}
-	for k, vs := range q {
-		v[k] = vs
-	}
-	if token != "" {
-		v.Set("pageToken", token)
-	}
-	req, _ := http.NewRequest("GET", base+"/log/api/external/v2/audit?"+v.Encode(), nil)
-	req.Header.Set("Authorization", "AppKey "+appKey)
-	return http.DefaultClient.Do(req)
 }
 
 // logged returns the requests under prefix that the sandbox r logged, in
