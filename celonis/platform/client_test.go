@@ -309,7 +309,7 @@ func TestBadBodiesAreClearErrors(t *testing.T) {
 		fault sandbox.Fault
 		want  []string
 	}{
-		"html with 200": {sandbox.Fault{Kind: sandbox.FaultRespond, Status: 200, Header: http.Header{"Content-Type": {"text/html"}}, Body: "<html>login</html>"}, []string{"HTTP 200", "not JSON", "text/html"}},
+		"html with 200": {sandbox.Fault{Kind: sandbox.FaultRespond, Status: 200, Header: http.Header{"Content-Type": {"text/html"}}, Body: "<html>login</html>"}, []string{"HTTP 200", "not a JSON object or array", "text/html"}},
 		"empty 200":     {sandbox.Fault{Kind: sandbox.FaultRespond, Status: 200}, []string{"HTTP 200", "empty"}},
 		"truncated":     {sandbox.Fault{Kind: sandbox.FaultTruncate}, []string{"HTTP 200", "could not be decoded"}},
 		"403 catalog":   {sandbox.Fault{Kind: sandbox.FaultRespond, Status: 403, Body: `{"title":"Access Denied.","status":403,"detail":"Access is denied","errorCode":"ADMIN_ACCESS_ERROR"}`}, []string{"HTTP 403", "Access Denied.", "ADMIN_ACCESS_ERROR", "Use Audit Log API"}},

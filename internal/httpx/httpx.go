@@ -206,15 +206,16 @@ func Transient(status int) bool {
 	return false
 }
 
-// DecodeJSON decodes a 2xx body, refusing empty and non-JSON bodies with a
+// DecodeJSON decodes a 2xx body, refusing empty bodies and anything but a
+// JSON object or array (no page is a bare string, number or null) with a
 // message that says what arrived instead.
 func DecodeJSON(body []byte, contentType string, out any) error {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return fmt.Errorf("the body is empty where a JSON page was expected")
 	}
-	if trimmed[0] != '{' && trimmed[0] != '[' {
-		return fmt.Errorf("the body is not JSON (Content-Type %q): %s", contentType, Snippet(body))
+	if !Container(trimmed) {
+		return fmt.Errorf("the body is not a JSON object or array (Content-Type %q): %s", contentType, Snippet(body))
 	}
 	if f, ok := out.(FastDecoder); ok && f.DecodeFast(trimmed) {
 		return nil
@@ -228,6 +229,12 @@ func DecodeJSON(body []byte, contentType string, out any) error {
 		}
 	}
 	return nil
+}
+
+// Container reports whether a trimmed body starts as a JSON object or array
+// does: DecodeJSON refuses any other body.
+func Container(trimmed []byte) bool {
+	return len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
 }
 
 // FastDecoder is a body type with a hand-written decoder (see

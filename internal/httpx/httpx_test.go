@@ -76,7 +76,7 @@ func TestDoStopsOnCancel(t *testing.T) {
 
 func TestDecodeJSON(t *testing.T) {
 	var v map[string]any
-	for body, want := range map[string]string{"": "empty", "<html>x</html>": "not JSON", `{"a":`: "could not be decoded"} {
+	for body, want := range map[string]string{"": "empty", "<html>x</html>": "not a JSON object or array", "null": "not a JSON object or array", `{"a":`: "could not be decoded"} {
 		if err := DecodeJSON([]byte(body), "text/html", &v); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v", body, err)
 		}
