@@ -18,7 +18,7 @@ FUZZ        := celonis/platform:FuzzDecodeAuditPage celonis/platform:FuzzDecodeO
                celonis/platform:FuzzParseUserID celonis/platform:FuzzParseNameAndEmail celonis/platform:FuzzEntryKey \
                celonis/platform:FuzzFastDecoder make/makeapi:FuzzFastDecoder \
                make/makeapi:FuzzDecodeAuditPage make/makeapi:FuzzDecodeFiltersAndOrganizations \
-               internal/lenient:FuzzParseTime internal/lenient:FuzzScalars internal/lenient:FuzzArrayElements \
+               internal/lenient:FuzzParseTime internal/lenient:FuzzScalars internal/lenient:FuzzArrayElements internal/lenient:FuzzValid \
                internal/cli:FuzzAppendJSON
 FUZZTIME    ?= 30000x
 

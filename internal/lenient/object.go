@@ -2,7 +2,6 @@ package lenient
 
 import (
 	"bytes"
-	"encoding/json"
 	"strings"
 )
 
@@ -15,7 +14,7 @@ import (
 // both paths to the same result.
 
 // Members walks the members of the JSON object obj, which must be valid
-// JSON (json.Valid). Call Next until it returns false, then OK.
+// JSON (see Valid). Call Next until it returns false, then OK.
 func Members(obj []byte) Object {
 	i := skipSpace(obj, 0)
 	o := Object{doc: obj, ok: i < len(obj) && obj[i] == '{'}
@@ -191,7 +190,7 @@ func DecodeObject(doc []byte, names Names, set func(i int, v []byte) bool) (Seen
 // that replaces it only then; otherwise the array's room is cleared for
 // encoding/json.
 func DecodePage[P, T any](body []byte, page *P, items func(*P) **[]T, names Names, set func(q *P, i int, v []byte) bool) bool {
-	if !json.Valid(body) {
+	if !Valid(body) {
 		return false
 	}
 	q := *page

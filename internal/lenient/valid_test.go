@@ -1,0 +1,73 @@
+package lenient
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+var validCases = []struct {
+	doc   string
+	valid bool
+}{
+	{`{}`, true}, {`[]`, true}, {` {"a" : [1, -2.5e+3, true, false, null, "x"] } `, true},
+	{`"\u00e9\n\"\\\/\b\f\r\t"`, true}, {"\"\xff\xfe\"", true}, {`0`, true}, {`-0.0e0`, true}, {`1E-7`, true},
+	{`{"a":{"b":[{}, [], [[]]]}}`, true}, {"\t\r\n[1]\n", true},
+	{``, false}, {` `, false}, {`{`, false}, {`}`, false}, {`[1,]`, false}, {`{"a":1,}`, false}, {`[1 2]`, false},
+	{`{"a" 1}`, false}, {`{1:2}`, false}, {`{"a":}`, false}, {`["a":1]`, false}, {`{"a":1]`, false}, {`[1}`, false},
+	{`01`, false}, {`-`, false}, {`1.`, false}, {`.5`, false}, {`1e`, false}, {`1e+`, false}, {`+1`, false}, {`0x1`, false},
+	{`tru`, false}, {`truex`, false}, {`nul`, false}, {`True`, false}, {`"abc`, false}, {`"\x"`, false}, {`"\u12g4"`, false},
+	{`"\u123"`, false}, {"\"a\tb\"", false}, {"\"a\x00\"", false}, {`{} {}`, false}, {`[] x`, false}, {`"a" "b"`, false},
+	{`{"a":1 "b":2}`, false}, {`[,1]`, false}, {`{,}`, false}, {"\v1", false}, {`"\`, false}, {`{"a`, false},
+}
+
+func TestValidAgreesWithEncodingJSON(t *testing.T) {
+	for _, c := range validCases {
+		if got, want := Valid([]byte(c.doc)), json.Valid([]byte(c.doc)); got != c.valid || want != c.valid {
+			t.Errorf("%q: Valid %v, json.Valid %v, want %v", c.doc, got, want, c.valid)
+		}
+	}
+}
+
+// encoding/json refuses nesting deeper than 10,000; so must Valid.
+func TestValidDepthLimit(t *testing.T) {
+	for _, depth := range []int{9999, 10000, 10001} {
+		for _, pair := range []string{"[]", "{}"} {
+			doc := strings.Repeat(pair[:1], depth) + strings.Repeat(pair[1:], depth)
+			if pair == "{}" && depth > 1 {
+				doc = strings.Repeat(`{"a":`, depth-1) + "{}" + strings.Repeat("}", depth-1)
+			}
+			if got, want := Valid([]byte(doc)), json.Valid([]byte(doc)); got != want || want != (depth <= 10000) {
+				t.Errorf("%s nested %d deep: Valid %v, json.Valid %v", pair, depth, got, want)
+			}
+		}
+	}
+}
+
+func FuzzValid(f *testing.F) {
+	for _, c := range validCases {
+		f.Add([]byte(c.doc))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := Valid(b), json.Valid(b); got != want {
+			t.Fatalf("%q: Valid %v, json.Valid %v", b, got, want)
+		}
+	})
+}
+
+// go test -bench Valid ./internal/lenient: against json.Valid on a page of
+// audit entries.
+func BenchmarkValid(b *testing.B) {
+	entry := `{"userId":"d7491e93-7a53-486c-b283-4b68e05c1de3 (dennis.thompson16@example.com)","userRole":"ANALYST","event":"STUDIO_NODE_DELETED","timestamp":"2025-11-22T15:32:14.673Z","message":{"assetType":"VIEW","id":"966af94f-937e-4c85-b0aa-255d70783596","nodeKey":"node-325","nodeName":"Node 325 \u00e9","nodeType":"ASSET","packageKey":"package-16"},"ipAddress":"10.149.214.209","port":"21427","diffPayload":{"oldValue":12.5,"newValue":[true,false,null]}}`
+	doc := []byte(`{"content":[` + strings.TrimSuffix(strings.Repeat(entry+",", 200), ",") + `],"nextPageToken":"abc"}`)
+	for name, valid := range map[string]func([]byte) bool{"lenient": Valid, "encoding_json": json.Valid} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(doc)))
+			for b.Loop() {
+				if !valid(doc) {
+					b.Fatal("not valid")
+				}
+			}
+		})
+	}
+}
