@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -145,6 +146,23 @@ func main() {
 		slices.Sort(firsts)
 		record(f.figure, firsts[2], fmt.Sprintf("%s; min %.0f, max %.0f", f.note, firsts[0], firsts[4]))
 	}
+	// Large exports with a query cache of 1,024 MB, whose preallocation (326
+	// MiB) the Go runtime counts as live heap, so that by default it lets as
+	// much garbage build up between collections: what the SDK's setting costs
+	// in speed, and what turning it off costs in memory, with and without a
+	// lower GOGC. Make's tables never free memory (the SDK runs matrix
+	// queries on a copy of the query data that lacks the interval).
+	for _, e := range []struct{ part, note string }{
+		{"export", fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d", *freeMem)},
+		{"export_free_mem_off", "celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=0"},
+		{"export_free_mem_off_gogc25", "celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=0 and GOGC=25"},
+		{"make_export", "celonis_make_audit_log (every column but details), which never frees memory"},
+		{"make_export_gogc25", "celonis_make_audit_log with GOGC=25"},
+	} {
+		part(e.part)
+		record(e.part+"_rows_per_s", got["export_rows_per_s"].Value, fmt.Sprintf("select of %d rows, query cache 1,024 MB (off): %s", *bigScan, e.note))
+		record(e.part+"_peak_rss_mib", got["export_peak_rss_mib"].Value, "the process's peak resident memory (VmHWM) over the same scan; "+got["export_peak_rss_mib"].Note)
+	}
 	part("parallel")
 	for _, name := range []string{"parallel_speedup", "parallel_sdk_bound", "max_rps_observed", "rate_limit_rps"} {
 		record(name, got[name].Value, got[name].Note)
@@ -177,6 +195,10 @@ func runChildPart(name string, u urls) []figure {
 }
 
 var auditCols = []string{"timestamp", "event", "user_id", "user_email", "user_role", "ip_address", "port", "message", "diff_old_value", "diff_new_value", "event_key", "api_version", "raw"}
+
+// makeCols is every column of the Make audit log but details, which costs a
+// request per row.
+var makeCols = []string{"uuid", "organization_id", "organization_name", "team_id", "team_name", "event_name", "actor_id", "actor_name", "actor_email", "actor_anonymized", "target_id", "triggered_at", "created_at", "version_from", "version_to", "raw"}
 
 // pairs is how many times the floor parts scan the table and its floor,
 // alternately: the machine is shared, and the median of the pairs' ratios
@@ -293,8 +315,6 @@ func runPart(name string, u urls, rows int) {
 		}
 		add("query_rows_per_s", rate(qn, dQuery), "")
 	case "make":
-		// Every column but details, which costs a request per row.
-		makeCols := []string{"uuid", "organization_id", "organization_name", "team_id", "team_name", "event_name", "actor_id", "actor_name", "actor_email", "actor_anonymized", "target_id", "triggered_at", "created_at", "version_from", "version_to", "raw"}
 		r := mustRunner(withFloor("celonis_make_audit_log"), makeConfig(u.Make))
 		mk := &remote{URL: u.Make}
 		mk.ResetRequests()
@@ -343,6 +363,25 @@ func runPart(name string, u urls, rows int) {
 		}
 		lat.SetLatency(50 * time.Millisecond)
 		add("first_row_ms", float64(firstRow(ctx, mustRunner(celonis.Plugin, config(u.Lat))).Milliseconds()), "")
+	case "export", "export_free_mem_off", "export_free_mem_off_gogc25", "make_export", "make_export_gogc25":
+		if strings.Contains(name, "free_mem_off") {
+			os.Setenv("STEAMPIPE_FREE_MEM_INTERVAL", "0") // read by each query
+		}
+		if strings.HasSuffix(name, "_gogc25") {
+			debug.SetGCPercent(25) // as GOGC=25 in the environment
+		}
+		table, cols, cfg := "celonis_audit_log", auditCols, config(u.Big)
+		if strings.HasPrefix(name, "make_") {
+			table, cols, cfg = "celonis_make_audit_log", makeCols, makeConfig(u.Make)
+		}
+		r, err := inproc.NewCacheSized(celonis.Plugin, cfg, 1024)
+		if err != nil {
+			fail("%v", err)
+		}
+		setLimit(r, 10000)
+		base := peakRSSMiB()
+		add("export_rows_per_s", rate(scan(ctx, r, table, cols, nil)), "")
+		add("export_peak_rss_mib", peakRSSMiB(), fmt.Sprintf("%.0f MiB before the scan", base))
 	case "parallel":
 		// A 30-day range at 50 ms a response, the plugin's rate limit at 100
 		// requests a second, against the raw sequential loop.
@@ -558,6 +597,23 @@ func peakHeap(f func()) uint64 {
 	close(done)
 	wg.Wait()
 	return peak.Load()
+}
+
+// peakRSSMiB is the process's peak resident memory so far (Linux: VmHWM in
+// /proc/self/status); 0 where that is not available.
+func peakRSSMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb float64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return kb / 1024
+		}
+	}
+	return 0
 }
 
 // maxPerSecond is the most requests that arrived within any one second.

@@ -35,6 +35,14 @@ type Runner struct {
 // of a connection block). The query cache is off, so every query reaches the
 // API and cancelling a query's context stops its scan.
 func New(pluginFunc plugin.PluginFunc, connectionHCL string) (*Runner, error) {
+	return NewCacheSized(pluginFunc, connectionHCL, 1)
+}
+
+// NewCacheSized is New with the size the query cache is given (still off).
+// The SDK preallocates part of it on the heap whatever its state: about 35
+// MiB at 1 MB, the least it takes, and 326 MiB at 1,024 MB. A plugin under
+// Steampipe gets the size of Steampipe's cache settings.
+func NewCacheSized(pluginFunc plugin.PluginFunc, connectionHCL string, cacheMb int64) (*Runner, error) {
 	s := plugin.Server(&plugin.ServeOpts{PluginFunc: pluginFunc})
 	res, err := s.SetAllConnectionConfigs(&proto.SetAllConnectionConfigsRequest{
 		Configs: []*proto.ConnectionConfig{{
@@ -48,8 +56,7 @@ func New(pluginFunc plugin.PluginFunc, connectionHCL string) (*Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connection config: %w", err)
 	}
-	// A disabled cache still preallocates unless its size is set small.
-	if _, err := s.SetCacheOptions(&proto.SetCacheOptionsRequest{Enabled: false, MaxSizeMb: 1}); err != nil {
+	if _, err := s.SetCacheOptions(&proto.SetCacheOptionsRequest{Enabled: false, MaxSizeMb: cacheMb}); err != nil {
 		return nil, fmt.Errorf("cache options: %w", err)
 	}
 	return &Runner{server: s}, nil
