@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/sqlengine"
 )
 
@@ -82,6 +83,9 @@ func appendJSON(dst []byte, v any, typ string, scratch *jsonScratch) ([]byte, er
 // appendJSONText writes a JSON column that holds valid JSON as that JSON,
 // anything else as a string.
 func appendJSONText(dst []byte, s, typ string, scratch *jsonScratch) []byte {
+	if typ == "JSON TEXT" && verbatimJSON(s) {
+		return append(dst, s...)
+	}
 	if typ == "JSON TEXT" {
 		scratch.compact.Reset()
 		if json.Compact(&scratch.compact, []byte(s)) == nil {
@@ -91,6 +95,35 @@ func appendJSONText(dst []byte, s, typ string, scratch *jsonScratch) []byte {
 		}
 	}
 	return appendString(dst, s)
+}
+
+// verbatimJSON reports whether s is valid JSON that json.Compact and
+// json.HTMLEscape would both leave as it is: no space outside its strings,
+// and none of <, >, &, U+2028 or U+2029. Entries come compact from the APIs,
+// so nearly every JSON value is written without those two passes.
+func verbatimJSON(s string) bool {
+	in := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			if in {
+				i++
+			}
+		case '"':
+			in = !in
+		case ' ', '\t', '\n', '\r':
+			if !in {
+				return false
+			}
+		case '<', '>', '&':
+			return false
+		case 0xE2: // U+2028 and U+2029 are E2 80 A8 and E2 80 A9
+			if i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) {
+				return false
+			}
+		}
+	}
+	return lenient.Valid(s)
 }
 
 // jsonScratch holds the buffers appendJSON reuses from row to row.

@@ -23,7 +23,8 @@ func jsonValueReference(v any, typ string) ([]byte, error) {
 }
 
 func FuzzAppendJSON(f *testing.F) {
-	for _, s := range []string{"plain", "a\"b\\c\n\t\b\f\x01<>&", "\u2028\u2029é", "\xff\xfe", `{"a": [1, "<x>"],  "b":null}`, " [1,\n2] ", "not json {"} {
+	for _, s := range []string{"plain", "a\"b\\c\n\t\b\f\x01<>&", "\u2028\u2029é", "\xff\xfe", `{"a": [1, "<x>"],  "b":null}`, " [1,\n2] ", "not json {",
+		`{"a":[1,"x y"],"b":null,"c":-2.5e3}`, `["a\"b\\c\u00e9"]`, "[\"\u2028\"]", `{"a":"<"}`, `{"a":1}x`, `"\u12"`} {
 		f.Add(s, int64(7), 1.5)
 	}
 	f.Fuzz(func(t *testing.T, s string, n int64, x float64) {

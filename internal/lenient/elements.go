@@ -116,7 +116,7 @@ func scanArray(doc []byte, key string) (elems [][]byte, found, ok bool) {
 	return elems, true, i < len(doc)
 }
 
-func skipSpace(doc []byte, i int) int {
+func skipSpace[T Text](doc T, i int) int {
 	for i < len(doc) && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r') {
 		i++
 	}

@@ -4,11 +4,14 @@ package lenient
 // to it.
 const maxDepth = 10000
 
+// Text is JSON as bytes or as a string.
+type Text interface{ ~string | ~[]byte }
+
 // Valid reports whether b is valid JSON, exactly as json.Valid does (a
 // fuzz target holds the two to the same answer), in one plain pass over
 // the bytes: json.Valid's state machine calls a function for every byte,
 // and was about half of the fast decoders' time.
-func Valid(b []byte) bool {
+func Valid[T Text](b T) bool {
 	var open [64]byte
 	stack := open[:0] // '{' or '[' for each container the value is in
 	i := skipSpace(b, 0)
@@ -74,7 +77,7 @@ func Valid(b []byte) bool {
 
 // validName checks a member's name and colon at i and returns where its
 // value starts, or -1.
-func validName(b []byte, i int) int {
+func validName[T Text](b T, i int) int {
 	if i >= len(b) || b[i] != '"' {
 		return -1
 	}
@@ -90,7 +93,7 @@ func validName(b []byte, i int) int {
 // validString checks the string that starts at i (its opening quote) and
 // returns the index past its closing quote, or -1. Like encoding/json it
 // accepts any byte from 0x20 up, valid UTF-8 or not.
-func validString(b []byte, i int) int {
+func validString[T Text](b T, i int) int {
 	for i++; i < len(b); i++ {
 		switch c := b[i]; {
 		case c == '"':
@@ -107,7 +110,7 @@ func validString(b []byte, i int) int {
 				if len(b)-i <= 4 {
 					return -1
 				}
-				for _, h := range b[i+1 : i+5] {
+				for _, h := range []byte{b[i+1], b[i+2], b[i+3], b[i+4]} {
 					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
 						return -1
 					}
@@ -123,7 +126,7 @@ func validString(b []byte, i int) int {
 
 // validLiteral checks that lit is spelled at i and returns the index past
 // it, or -1.
-func validLiteral(b []byte, i int, lit string) int {
+func validLiteral[T Text](b T, i int, lit string) int {
 	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
 		return -1
 	}
@@ -133,7 +136,7 @@ func validLiteral(b []byte, i int, lit string) int {
 // validNumber checks the number that starts at i against JSON's grammar
 // (-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?) and returns the index
 // past it, or -1.
-func validNumber(b []byte, i int) int {
+func validNumber[T Text](b T, i int) int {
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
@@ -166,7 +169,7 @@ func validNumber(b []byte, i int) int {
 }
 
 // digits returns the index past the run of ASCII digits at i.
-func digits(b []byte, i int) int {
+func digits[T Text](b T, i int) int {
 	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
 		i++
 	}
