@@ -153,7 +153,7 @@ func main() {
 	// MiB) the Go runtime counts as live heap, so that by default it lets as
 	// much garbage build up between collections: what the SDK's setting costs
 	// in speed, and what turning it off costs in memory, with and without a
-	// lower GOGC. Make's tables never free memory (the SDK runs matrix
+	// lower GOGC. Make's audit log never frees memory (the SDK runs matrix
 	// queries on a copy of the query data that lacks the interval).
 	for _, e := range []struct{ part, note string }{
 		{"export", fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d", *freeMem)},
@@ -622,7 +622,7 @@ func peakRSSMiB() float64 {
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
 			var kb float64
-			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			fmt.Sscan(v, &kb) // "   74588 kB"
 			return kb / 1024
 		}
 	}

@@ -83,10 +83,10 @@ func appendJSON(dst []byte, v any, typ string, scratch *jsonScratch) ([]byte, er
 // appendJSONText writes a JSON column that holds valid JSON as that JSON,
 // anything else as a string.
 func appendJSONText(dst []byte, s, typ string, scratch *jsonScratch) []byte {
-	if typ == "JSON TEXT" && verbatimJSON(s) {
-		return append(dst, s...)
-	}
 	if typ == "JSON TEXT" {
+		if verbatimJSON(s) {
+			return append(dst, s...)
+		}
 		scratch.compact.Reset()
 		if json.Compact(&scratch.compact, []byte(s)) == nil {
 			scratch.escaped.Reset()

@@ -15,7 +15,8 @@ import (
 // the fast path where it applies, encoding/json where it gives way) into a
 // page from newPage, and as encoding/json alone (plus KeepRaw) into
 // another, and fails t unless both refuse the body or both decode the same
-// values; a body that is not an object or array the plugin must refuse. It reports whether the fast path decoded the body by itself.
+// values; a body that is not an object or array the plugin must refuse.
+// It reports whether the fast path decoded the body by itself.
 func SameAsEncodingJSON[P any](t testing.TB, body []byte, newPage func() *P) (fast bool) {
 	t.Helper()
 	got, want := newPage(), newPage()
@@ -23,7 +24,7 @@ func SameAsEncodingJSON[P any](t testing.TB, body []byte, newPage func() *P) (fa
 	trimmed := bytes.TrimSpace(body)
 	if !httpx.Container(trimmed) {
 		// Refused by design, where encoding/json would decode null into
-		// nothing: a page is an object.
+		// nothing: a page is an object or an array.
 		if gotErr == nil {
 			t.Fatalf("%s\nthe plugin decoded a body that is not a JSON object or array", body)
 		}
