@@ -82,12 +82,18 @@ func Send(c *http.Client, req *http.Request) (*Response, error) {
 // each GC empties the pools.
 var readBuffers = make(chan *bytes.Buffer, 4)
 
+// firstReadSize is a new read buffer's room: more than a 200-entry Celonis
+// page (about 80 KB), so that a body of unknown length (chunked) is read
+// without the buffer doubling its way up from 512 bytes, which left about
+// its own size in garbage for the SDK to free before the first row.
+const firstReadSize = 128 << 10
+
 func readBuffer() *bytes.Buffer {
 	select {
 	case b := <-readBuffers:
 		return b
 	default:
-		return new(bytes.Buffer)
+		return bytes.NewBuffer(make([]byte, 0, firstReadSize))
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -93,4 +95,38 @@ func TestRedactor(t *testing.T) {
 	if got != "secret *** and *** but ab stays" {
 		t.Errorf("%q", got)
 	}
+}
+
+// A chunked body (no Content-Length) of a Celonis page's size is read into
+// one new buffer, not one that doubles its way up from 512 bytes and leaves
+// about its own size in garbage: the body costs its read buffer and its copy.
+func TestSendReadsAChunkedPageWithoutGrowing(t *testing.T) {
+	body := []byte(`{"content":[` + strings.Repeat(`{"event":"X"},`, 7000) + `{}]}`) // about 100 KB
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Write(body) // more than the server buffers: sent chunked
+	}))
+	defer srv.Close()
+	send := func() (*Response, uint64) {
+		for len(readBuffers) > 0 {
+			<-readBuffers // a first read: no buffer to reuse
+		}
+		req, _ := http.NewRequest("GET", srv.URL, nil)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		resp, err := Send(srv.Client(), req)
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, after.TotalAlloc - before.TotalAlloc
+	}
+	send() // the connection and the client's own first allocations
+	resp, allocated := send()
+	if string(resp.Body) != string(body) || resp.Header.Get("Content-Length") != "" {
+		t.Fatalf("read %d bytes of %d, Content-Length %q", len(resp.Body), len(body), resp.Header.Get("Content-Length"))
+	}
+	if limit := uint64(firstReadSize + len(body) + 48<<10); allocated > limit {
+		t.Errorf("reading a %d-byte chunked body allocated %d bytes, more than %d", len(body), allocated, limit)
+	}
+	t.Logf("reading a %d-byte chunked body allocated %d bytes", len(body), allocated)
 }
