@@ -282,7 +282,7 @@ func splitParenSuffix(s string) (head, inner string, ok bool) {
 // no event id, so this is what deduplicates repeated exports.
 func EntryKey(raw json.RawMessage) string {
 	b := []byte(raw)
-	if !compact(raw) {
+	if !lenient.Compact(b) {
 		var buf bytes.Buffer
 		if json.Compact(&buf, raw) == nil {
 			b = buf.Bytes()
@@ -290,24 +290,6 @@ func EntryKey(raw json.RawMessage) string {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
-}
-
-// compact reports whether raw has no whitespace outside its strings, so
-// that json.Compact would return it unchanged (the common case: APIs send
-// compact JSON, and the key is computed for every row).
-func compact(raw []byte) bool {
-	in := false
-	for i := 0; i < len(raw); i++ {
-		switch c := raw[i]; {
-		case in && c == '\\':
-			i++
-		case c == '"':
-			in = !in
-		case !in && (c == ' ' || c == '\n' || c == '\t' || c == '\r'):
-			return false
-		}
-	}
-	return true
 }
 
 // JSONText returns a diff value as text: a JSON string unquoted, anything

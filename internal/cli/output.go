@@ -102,28 +102,8 @@ func appendJSONText(dst []byte, s, typ string, scratch *jsonScratch) []byte {
 // and none of <, >, &, U+2028 or U+2029. Entries come compact from the APIs,
 // so nearly every JSON value is written without those two passes.
 func verbatimJSON(s string) bool {
-	in := false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
-			if in {
-				i++
-			}
-		case '"':
-			in = !in
-		case ' ', '\t', '\n', '\r':
-			if !in {
-				return false
-			}
-		case '<', '>', '&':
-			return false
-		case 0xE2: // U+2028 and U+2029 are E2 80 A8 and E2 80 A9
-			if i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) {
-				return false
-			}
-		}
-	}
-	return lenient.Valid(s)
+	return lenient.Compact(s) && !strings.ContainsAny(s, "<>&") &&
+		!strings.Contains(s, "\u2028") && !strings.Contains(s, "\u2029") && lenient.Valid(s)
 }
 
 // jsonScratch holds the buffers appendJSON reuses from row to row.

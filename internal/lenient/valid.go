@@ -75,6 +75,24 @@ func Valid[T Text](b T) bool {
 	}
 }
 
+// Compact reports whether JSON b has no whitespace outside its strings, so
+// that json.Compact would return it unchanged: the common case, since the
+// APIs send compact JSON.
+func Compact[T Text](b T) bool {
+	in := false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\n' || c == '\t' || c == '\r'):
+			return false
+		}
+	}
+	return true
+}
+
 // validName checks a member's name and colon at i and returns where its
 // value starts, or -1.
 func validName[T Text](b T, i int) int {
