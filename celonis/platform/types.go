@@ -81,19 +81,19 @@ func (e *AuditEntry) decodeFast(raw []byte) bool {
 	_, ok := lenient.DecodeObject(raw, auditEntryNames, func(i int, v []byte) bool {
 		switch i {
 		case 0:
-			return e.UserID.UnmarshalJSON(v) == nil
+			return e.UserID.ShareJSON(v) == nil
 		case 1:
-			return e.UserRole.UnmarshalJSON(v) == nil
+			return e.UserRole.ShareJSON(v) == nil
 		case 2:
-			return e.Event.UnmarshalJSON(v) == nil
+			return e.Event.ShareJSON(v) == nil
 		case 3:
 			return e.Timestamp.UnmarshalJSON(v) == nil
 		case 4:
 			e.Message = v
 		case 5:
-			return e.IPAddress.UnmarshalJSON(v) == nil
+			return e.IPAddress.ShareJSON(v) == nil
 		case 6:
-			return e.Port.UnmarshalJSON(v) == nil
+			return e.Port.ShareJSON(v) == nil
 		case 7:
 			return lenient.DecodePointer(v, &e.DiffPayload, (*Diff).decodeFast)
 		}

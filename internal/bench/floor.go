@@ -36,7 +36,7 @@ func withFloor(tables ...string) plugin.PluginFunc {
 
 			rec := *real
 			rec.Name = "bench_capture_" + name
-			rec.List = &plugin.ListConfig{Hydrate: func(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData) (any, error) {
+			rec.List = listing(real, func(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData) (any, error) {
 				stream := d.StreamListItem
 				d.StreamListItem = func(ctx context.Context, items ...any) {
 					if len(captured[name]) < 1000 {
@@ -45,30 +45,39 @@ func withFloor(tables ...string) plugin.PluginFunc {
 					stream(ctx, items...)
 				}
 				return realList(ctx, d, h)
-			}}
+			})
 			floor := *real
 			floor.Name = "bench_floor_" + name
-			floor.List = &plugin.ListConfig{Hydrate: func(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
+			floor.List = listing(real, func(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
 				rows := captured[name]
 				for i := 0; i < floorRows; i++ {
 					d.StreamListItem(ctx, rows[i%len(rows)])
 				}
 				return nil, nil
-			}}
+			})
 			p.TableMap[rec.Name], p.TableMap[floor.Name] = &rec, &floor
 			hf := *real
 			hf.Name = "bench_http_floor_" + name
-			hf.List = &plugin.ListConfig{Hydrate: func(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
+			hf.List = listing(real, func(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
 				reqs := pageRequests[name]
 				if len(reqs) == 0 {
 					return nil, fmt.Errorf("no requests captured from %s", name)
 				}
 				return nil, streamWhileFetching(ctx, d, captured[name], len(reqs), replay(reqs))
-			}}
+			})
 			p.TableMap[hf.Name] = &hf
 		}
 		return p
 	}
+}
+
+// listing is real's list config (its key columns: the same quals reach the
+// twin's list call, and the capture's scan pushes them down as the real
+// one does) with hydrate as its list call.
+func listing(real *plugin.Table, hydrate plugin.HydrateFunc) *plugin.ListConfig {
+	l := *real.List
+	l.Hydrate = hydrate
+	return &l
 }
 
 // capture runs a table's recording twin once, with quals if given.

@@ -47,6 +47,17 @@ func FuzzScalars(f *testing.F) {
 		if json.Unmarshal(b, &want) == nil && string(s) != want {
 			t.Fatalf("%q: String %q, encoding/json %q", b, s, want)
 		}
+		// ShareJSON decodes as UnmarshalJSON does; UnmarshalJSON keeps a
+		// copy (encoding/json's contract), so overwriting b leaves it as is.
+		var shared String
+		if err := shared.ShareJSON(b); err != nil || shared != s {
+			t.Fatalf("%q: ShareJSON %q (%v), UnmarshalJSON %q", b, shared, err, s)
+		}
+		before := string(s)
+		clear(b)
+		if string(s) != before {
+			t.Fatalf("UnmarshalJSON kept the caller's memory: %q became %q", before, s)
+		}
 		_ = JSONText(b)
 		_ = JSONColumn(b)
 	})

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // String is a JSON scalar read as text: strings as they are, numbers and
@@ -17,23 +18,47 @@ import (
 type String string
 
 // UnmarshalJSON never fails for valid JSON.
-func (s *String) UnmarshalJSON(b []byte) error {
+func (s *String) UnmarshalJSON(b []byte) error { return s.decode(b, false) }
+
+// ShareJSON decodes b as UnmarshalJSON does, but a string without escapes
+// (nearly every one) keeps b's memory instead of a copy: for the fast
+// decoders of a response body, which nothing writes to once it is read
+// (httpx.Send copies it out of its read buffer, and entries keep slices of
+// it as their raw JSON already). b must never change afterwards.
+func (s *String) ShareJSON(b []byte) error { return s.decode(b, true) }
+
+func (s *String) decode(b []byte, share bool) error {
 	b = bytes.TrimSpace(b)
 	switch {
 	case len(b) == 0 || string(b) == "null":
 		*s = ""
 	case b[0] == '"' && plainString(b):
-		*s = String(b[1 : len(b)-1]) // no escapes: the text between the quotes
+		// No escapes: the text between the quotes.
+		if text := b[1 : len(b)-1]; share {
+			*s = String(shared(text))
+		} else {
+			*s = String(text)
+		}
 	case b[0] == '"':
 		var v string
 		if err := json.Unmarshal(b, &v); err != nil {
 			return err
 		}
 		*s = String(v)
+	case share:
+		*s = String(shared(b))
 	default:
 		*s = String(b)
 	}
 	return nil
+}
+
+// parsed is b's text for a parse that keeps nothing of it (numbers,
+// booleans, times in UTC), sharing b's memory: no copy.
+func parsed(b []byte) (String, error) {
+	var s String
+	err := s.decode(b, true)
+	return s, err
 }
 
 // plainString reports whether b, a JSON string the decoder has already
@@ -51,8 +76,8 @@ type Int struct {
 
 // UnmarshalJSON never fails for valid JSON.
 func (n *Int) UnmarshalJSON(b []byte) error {
-	var s String
-	if err := s.UnmarshalJSON(b); err != nil {
+	s, err := parsed(b)
+	if err != nil {
 		return err
 	}
 	v, err := strconv.ParseInt(strings.TrimSpace(string(s)), 10, 64)
@@ -82,8 +107,8 @@ type Bool struct {
 
 // UnmarshalJSON never fails for valid JSON.
 func (v *Bool) UnmarshalJSON(b []byte) error {
-	var s String
-	if err := s.UnmarshalJSON(b); err != nil {
+	s, err := parsed(b)
+	if err != nil {
 		return err
 	}
 	x, err := strconv.ParseBool(strings.TrimSpace(string(s)))
@@ -107,8 +132,8 @@ type Time struct{ time.Time }
 
 // UnmarshalJSON never fails for valid JSON.
 func (t *Time) UnmarshalJSON(b []byte) error {
-	var s String
-	if err := s.UnmarshalJSON(b); err != nil {
+	s, err := parsed(b)
+	if err != nil {
 		return err
 	}
 	t.Time, _ = ParseTime(string(s))
@@ -173,12 +198,20 @@ func JSONText(b json.RawMessage) *string {
 // JSONColumn returns raw JSON for a Steampipe JSON column; absent or null is
 // nil. The SDK passes a string through to a JSON column as it is, so entries
 // are never decoded into maps and encoded again.
+//
+// The text shares b's memory, as ShareJSON does (the SDK copies a JSON
+// column's text into the row it sends, so a copy here would be a second
+// one): b must never change afterwards. Every caller passes raw JSON of a
+// response body.
 func JSONColumn(b json.RawMessage) any {
 	if t := JSONBytes(b); t != nil {
-		return string(t)
+		return shared(t)
 	}
 	return nil
 }
+
+// shared is b as a string without a copy; b must never change afterwards.
+func shared(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // JSONBytes is the JSON a JSON column shows for b, without copying it:
 // b without surrounding space; nil when absent or null.

@@ -3,6 +3,7 @@ package lenient
 import (
 	"encoding/json"
 	"testing"
+	"unsafe"
 )
 
 func TestLenientScalars(t *testing.T) {
@@ -30,5 +31,39 @@ func TestLenientScalars(t *testing.T) {
 	}
 	if JSONText(json.RawMessage(`null`)) != nil || *JSONText(json.RawMessage(`"a"`)) != "a" || *JSONText(json.RawMessage(`[1]`)) != "[1]" {
 		t.Error("JSONText")
+	}
+}
+
+// The fast decoders' text keeps the body's memory: no allocation a field;
+// a JSON column's text is the body's bytes too.
+func TestShareJSONKeepsTheBodysMemory(t *testing.T) {
+	body := []byte(` "user-1" `)
+	var s String
+	if allocs := testing.AllocsPerRun(100, func() { s.ShareJSON(body) }); allocs != 0 || s != "user-1" {
+		t.Fatalf("ShareJSON: %q in %v allocations", s, allocs)
+	}
+	if unsafe.StringData(string(s)) != &body[2] {
+		t.Error("ShareJSON copied the text")
+	}
+	var n Int
+	var b Bool
+	var tm Time
+	in := [][]byte{[]byte(`"42"`), []byte(`"true"`), []byte(`"2024-04-19T12:05:22.000Z"`)}
+	if allocs := testing.AllocsPerRun(100, func() {
+		n.UnmarshalJSON(in[0])
+		b.UnmarshalJSON(in[1])
+		tm.UnmarshalJSON(in[2])
+	}); allocs != 0 || n.Value != 42 || !b.Value || tm.IsZero() {
+		t.Errorf("numbers, booleans and times: %v allocations, %+v %+v %v", allocs, n, b, tm)
+	}
+	raw := json.RawMessage(` {"a":1} `)
+	col, _ := JSONColumn(raw).(string)
+	if col != `{"a":1}` || unsafe.StringData(col) != &raw[1] {
+		t.Errorf("JSONColumn %q: not the raw bytes", col)
+	}
+	// A string with escapes still decodes to its text, a copy.
+	esc := []byte(`"a\"b"`)
+	if s.ShareJSON(esc); s != `a"b` {
+		t.Errorf("escaped string: %q", s)
 	}
 }

@@ -1,6 +1,7 @@
 package makeapi
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
@@ -14,28 +15,57 @@ func newAuditPage() *auditPage {
 	return &auditPage{AuditLogs: &logs}
 }
 
+// samplePage is a sandbox page of 200 entries, with triggeredAt as epoch
+// milliseconds or (iso) as ISO 8601 text.
+func samplePage(tb testing.TB, iso bool) []byte {
+	api := sandbox.NewMake(sandbox.MakeOptions{Orgs: []sandbox.MakeOrg{{ID: 11, Events: 300}}, ISOTriggeredAt: iso})
+	srv, err := sandbox.Serve(api, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v2/audit-logs/organization/11?pg[limit]=200", nil)
+	req.Header.Set("Authorization", "Token sandbox-make-token")
+	req.Header.Set("User-Agent", "decode-test")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		tb.Fatalf("HTTP %d: %s", resp.StatusCode, body)
+	}
+	return body
+}
+
+// go test -bench FastDecoder ./make/makeapi: the hand-written decoder
+// against encoding/json on a sandbox page of 200 entries.
+func BenchmarkFastDecoder(b *testing.B) {
+	body := samplePage(b, false)
+	for _, fast := range []bool{true, false} {
+		b.Run(map[bool]string{true: "fast", false: "encoding_json"}[fast], func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				p := newAuditPage()
+				if fast {
+					if !p.DecodeFast(body) {
+						b.Fatal("not fast")
+					}
+				} else if json.Unmarshal(body, p) != nil || p.KeepRaw(body) != nil {
+					b.Fatal("not decoded")
+				}
+			}
+		})
+	}
+}
+
 // The sandbox's pages, in both triggeredAt forms, take the hand-written
 // decoder and decode as encoding/json decodes them.
 func TestFastDecoderTakesTheAPIsPages(t *testing.T) {
 	for _, iso := range []bool{false, true} {
-		api := sandbox.NewMake(sandbox.MakeOptions{Orgs: []sandbox.MakeOrg{{ID: 11, Events: 300}}, ISOTriggeredAt: iso})
-		srv, err := sandbox.Serve(api, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		req, _ := http.NewRequest("GET", srv.URL+"/api/v2/audit-logs/organization/11?pg[limit]=200", nil)
-		req.Header.Set("Authorization", "Token sandbox-make-token")
-		req.Header.Set("User-Agent", "decode-test")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		srv.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("HTTP %d: %s", resp.StatusCode, body)
-		}
+		body := samplePage(t, iso)
 		if !jsontest.SameAsEncodingJSON(t, body, newAuditPage) {
 			t.Errorf("ISO triggeredAt %v: the page did not take the fast path", iso)
 		}

@@ -66,9 +66,9 @@ func (e *AuditLog) decodeFast(raw []byte) bool {
 	_, ok := lenient.DecodeObject(raw, auditLogNames, func(i int, v []byte) bool {
 		switch i {
 		case 0:
-			return e.UUID.UnmarshalJSON(v) == nil
+			return e.UUID.ShareJSON(v) == nil
 		case 1:
-			return e.IMTID.UnmarshalJSON(v) == nil
+			return e.IMTID.ShareJSON(v) == nil
 		case 2:
 			return e.CreatedAt.UnmarshalJSON(v) == nil
 		case 3:
@@ -78,13 +78,13 @@ func (e *AuditLog) decodeFast(raw []byte) bool {
 		case 5:
 			return lenient.DecodePointer(v, &e.Organization, (*Ref).decodeFast)
 		case 6:
-			return e.EventName.UnmarshalJSON(v) == nil
+			return e.EventName.ShareJSON(v) == nil
 		case 7:
 			return lenient.DecodePointer(v, &e.Team, (*Ref).decodeFast)
 		case 8:
 			return lenient.DecodePointer(v, &e.Actor, (*Actor).decodeFast)
 		case 9:
-			return e.TargetID.UnmarshalJSON(v) == nil
+			return e.TargetID.ShareJSON(v) == nil
 		case 10:
 			return lenient.DecodePointer(v, &e.Version, (*Version).decodeFast)
 		case 11:
@@ -98,9 +98,15 @@ func (e *AuditLog) decodeFast(raw []byte) bool {
 }
 
 // scalars decodes an object of lenient scalars; at returns the field of
-// the member at each index of names.
+// the member at each index of names. Text shares the body's memory (see
+// lenient.String.ShareJSON).
 func scalars(v []byte, names lenient.Names, at func(i int) json.Unmarshaler) bool {
-	_, ok := lenient.DecodeObject(v, names, func(i int, v []byte) bool { return at(i).UnmarshalJSON(v) == nil })
+	_, ok := lenient.DecodeObject(v, names, func(i int, v []byte) bool {
+		if s, ok := at(i).(*lenient.String); ok {
+			return s.ShareJSON(v) == nil
+		}
+		return at(i).UnmarshalJSON(v) == nil
+	})
 	return ok
 }
 
