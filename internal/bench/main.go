@@ -7,6 +7,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -572,14 +573,14 @@ func queryScan(cfg string, rps int, stmt string) (int, time.Duration) {
 
 type lineCounter struct{ n int64 }
 
+// Write counts with bytes.Count (vectorised): a loop a byte cost the query
+// process 0.4% of its CPU samples.
 func (l *lineCounter) Write(p []byte) (int, error) {
-	for _, b := range p {
-		if b == '\n' {
-			l.n++
-		}
-	}
+	l.n += int64(bytes.Count(p, newline))
 	return len(p), nil
 }
+
+var newline = []byte{'\n'}
 
 // peakHeap runs f and returns the most heap in use while it ran.
 func peakHeap(f func()) uint64 {
