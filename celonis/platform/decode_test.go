@@ -1,7 +1,6 @@
 package platform
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
@@ -142,20 +141,5 @@ func BenchmarkFastDecoder(b *testing.B) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, fast := range []bool{true, false} {
-		b.Run(map[bool]string{true: "fast", false: "encoding_json"}[fast], func(b *testing.B) {
-			b.SetBytes(int64(len(body)))
-			b.ReportAllocs()
-			for b.Loop() {
-				p := newCursorPage()
-				if fast {
-					if !p.DecodeFast(body) {
-						b.Fatal("not fast")
-					}
-				} else if json.Unmarshal(body, p) != nil || p.KeepRaw(body) != nil {
-					b.Fatal("not decoded")
-				}
-			}
-		})
-	}
+	jsontest.BenchmarkDecoders(b, body, newCursorPage)
 }

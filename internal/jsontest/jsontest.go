@@ -43,3 +43,31 @@ func SameAsEncodingJSON[P any](t testing.TB, body []byte, newPage func() *P) (fa
 	f, ok := any(newPage()).(httpx.FastDecoder)
 	return ok && f.DecodeFast(trimmed)
 }
+
+// BenchmarkDecoders times decoding body into pages from newPage: "fast",
+// the page's hand-written decoder, which must take the body; and
+// "encoding_json", encoding/json plus KeepRaw.
+func BenchmarkDecoders[P any](b *testing.B, body []byte, newPage func() *P) {
+	for _, fast := range []bool{true, false} {
+		b.Run(map[bool]string{true: "fast", false: "encoding_json"}[fast], func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				p := newPage()
+				if fast {
+					if f, ok := any(p).(httpx.FastDecoder); !ok || !f.DecodeFast(body) {
+						b.Fatal("the hand-written decoder did not take the body")
+					}
+					continue
+				}
+				err := json.Unmarshal(body, p)
+				if k, ok := any(p).(httpx.RawKeeper); ok && err == nil {
+					err = k.KeepRaw(body)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,7 +1,6 @@
 package makeapi
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
@@ -42,23 +41,7 @@ func samplePage(tb testing.TB, iso bool) []byte {
 // go test -bench FastDecoder ./make/makeapi: the hand-written decoder
 // against encoding/json on a sandbox page of 200 entries.
 func BenchmarkFastDecoder(b *testing.B) {
-	body := samplePage(b, false)
-	for _, fast := range []bool{true, false} {
-		b.Run(map[bool]string{true: "fast", false: "encoding_json"}[fast], func(b *testing.B) {
-			b.SetBytes(int64(len(body)))
-			b.ReportAllocs()
-			for b.Loop() {
-				p := newAuditPage()
-				if fast {
-					if !p.DecodeFast(body) {
-						b.Fatal("not fast")
-					}
-				} else if json.Unmarshal(body, p) != nil || p.KeepRaw(body) != nil {
-					b.Fatal("not decoded")
-				}
-			}
-		})
-	}
+	jsontest.BenchmarkDecoders(b, samplePage(b, false), newAuditPage)
 }
 
 // The sandbox's pages, in both triggeredAt forms, take the hand-written
