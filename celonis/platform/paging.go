@@ -58,13 +58,8 @@ var cursorPageNames = lenient.Names{"content", "nextPageToken"}
 // DecodeFast decodes the body in one pass when its entries have a
 // hand-written decoder (see httpx.FastDecoder).
 func (p *cursorPage[T]) DecodeFast(body []byte) bool {
-	return hasFastEntries[T]() && lenient.DecodePage(body, p, func(p *cursorPage[T]) **[]T { return &p.Content }, cursorPageNames,
-		func(q *cursorPage[T], i int, v []byte) bool {
-			if i == 0 {
-				return decodeFastEntries(v, &q.Content)
-			}
-			return q.NextPageToken.UnmarshalJSON(v) == nil
-		})
+	return hasFastEntries[T]() && lenient.DecodePage(body, p, func(p *cursorPage[T]) **[]T { return &p.Content }, decodeFastEntry[T], cursorPageNames,
+		func(q *cursorPage[T], _ int, v []byte) bool { return q.NextPageToken.UnmarshalJSON(v) == nil })
 }
 
 // maxEmptyCursorPages bounds a cursor that keeps handing out new tokens
@@ -162,11 +157,9 @@ var numberedPageNames = lenient.Names{"content", "pageNumber", "pageSize", "tota
 // hand-written decoder (see httpx.FastDecoder); its numbers as encoding/json
 // reads them.
 func (p *numberedPage[T]) DecodeFast(body []byte) bool {
-	return hasFastEntries[T]() && lenient.DecodePage(body, p, func(p *numberedPage[T]) **[]T { return &p.Content }, numberedPageNames,
+	return hasFastEntries[T]() && lenient.DecodePage(body, p, func(p *numberedPage[T]) **[]T { return &p.Content }, decodeFastEntry[T], numberedPageNames,
 		func(q *numberedPage[T], i int, v []byte) bool {
 			switch i {
-			case 0:
-				return decodeFastEntries(v, &q.Content)
 			case 1:
 				return json.Unmarshal(v, &q.PageNumber) == nil
 			case 2:

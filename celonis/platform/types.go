@@ -73,12 +73,13 @@ var (
 	diffNames       = lenient.Names{"oldValue", "newValue"}
 )
 
-// decodeFast decodes one entry of a valid page exactly as encoding/json
-// would and keeps raw as its raw JSON; false when it cannot be sure (see
-// lenient.Members), and encoding/json decodes the page instead.
-func (e *AuditEntry) decodeFast(raw []byte) bool {
-	e.Raw = raw
-	_, ok := lenient.DecodeObject(raw, auditEntryNames, func(i int, v []byte) bool {
+// decodeFast decodes the entry at the start of rest (the entry and the
+// rest of its page's array, valid JSON) exactly as encoding/json would,
+// keeps the entry's bytes as its raw JSON and returns their length; false
+// when it cannot be sure (see lenient.Members), and encoding/json decodes
+// the page instead.
+func (e *AuditEntry) decodeFast(rest []byte) (int, bool) {
+	n, ok := lenient.DecodeLeading(rest, auditEntryNames, func(i int, v []byte) bool {
 		switch i {
 		case 0:
 			return e.UserID.ShareJSON(v) == nil
@@ -99,7 +100,8 @@ func (e *AuditEntry) decodeFast(raw []byte) bool {
 		}
 		return true
 	})
-	return ok
+	e.Raw = rest[:n:n]
+	return n, ok
 }
 
 func (d *Diff) decodeFast(v []byte) bool {
@@ -115,17 +117,19 @@ func (d *Diff) decodeFast(v []byte) bool {
 }
 
 // fastEntry is an entry type with a hand-written decoder.
-type fastEntry interface{ decodeFast(raw []byte) bool }
+type fastEntry interface {
+	decodeFast(rest []byte) (n int, ok bool)
+}
 
 func hasFastEntries[T any]() bool {
 	_, ok := any((*T)(nil)).(fastEntry)
 	return ok
 }
 
-// decodeFastEntries decodes a page's entries (of a type that hasFastEntries)
-// through their hand-written decoder; false when it gives way.
-func decodeFastEntries[T any](v []byte, content **[]T) bool {
-	return lenient.DecodeArray(v, content, func(e *T, raw []byte) bool { return any(e).(fastEntry).decodeFast(raw) })
+// decodeFastEntry decodes a page's entry (of a type that hasFastEntries)
+// through its hand-written decoder (see lenient.DecodePage).
+func decodeFastEntry[T any](e *T, rest []byte) (int, bool) {
+	return any(e).(fastEntry).decodeFast(rest)
 }
 
 func (e *AuditEntry) at() *time.Time { return e.Timestamp.Ptr() }

@@ -3,6 +3,7 @@ package lenient
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -140,5 +141,70 @@ func TestMembersAndNames(t *testing.T) {
 	var s Seen
 	if !s.First(3) || s.First(3) || !s.Has(3) || s.Has(2) {
 		t.Error("Seen does not track members")
+	}
+}
+
+// An array's elements and a page's array are decoded where they stand:
+// each decoder reads from the start of the rest of the document and says
+// where its value ended.
+func TestLeadingValuesEndWhereTheyEnd(t *testing.T) {
+	names := Names{"a", "b"}
+	for _, c := range []struct {
+		doc string
+		n   int
+		ok  bool
+	}{
+		{`{"a":1} , {"b":2}]`, 7, true},
+		{`{ "a" : {"x":"}"} , "z":[1,{}] }]`, 32, true},
+		{`{}]`, 2, true},
+		{`{"a":1,"a":2}]`, 0, false}, // a repeated member: encoding/json decodes that
+		{`[1]]`, 0, false},
+	} {
+		var got []string
+		n, ok := DecodeLeading([]byte(c.doc), names, func(i int, v []byte) bool {
+			got = append(got, names[i]+"="+string(v))
+			return true
+		})
+		if n != c.n || ok != c.ok {
+			t.Errorf("%s: length %d ok %v (members %q), want %d %v", c.doc, n, ok, got, c.n, c.ok)
+		}
+	}
+	type entry struct{ A, B string }
+	decode := func(e *entry, rest []byte) (int, bool) {
+		return DecodeLeading(rest, names, func(i int, v []byte) bool {
+			*[]*string{&e.A, &e.B}[i] = string(v)
+			return true
+		})
+	}
+	for _, c := range []struct {
+		body string
+		want []entry
+		ok   bool
+	}{
+		{`{"a":[ {"a":"1"} , {"b":"2","c":{"a":3}} ],"b":"x"}`, []entry{{A: `"1"`}, {B: `"2"`}}, true},
+		{`{"b":"x","a":[]}`, []entry{}, true},
+		{`{"a":null}`, nil, true},
+		{`{"a":[{"a":1},2]}`, nil, false}, // an element that is not an object
+		{`{"b":"x"}`, nil, false},         // no array: not a page
+	} {
+		room := make([]entry, 0, 4) // pages come with room, as the clients make them
+		var page struct{ items *[]entry }
+		page.items = &room
+		var others []string
+		ok := DecodePage([]byte(c.body), &page, func(p *struct{ items *[]entry }) **[]entry { return &p.items }, decode, names,
+			func(_ *struct{ items *[]entry }, i int, v []byte) bool {
+				others = append(others, string(v))
+				return true
+			})
+		var got []entry
+		if page.items != nil {
+			got = *page.items
+		}
+		if ok != c.ok || ok && !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: ok %v, entries %+v; want %v %+v", c.body, ok, got, c.ok, c.want)
+		}
+		if c.ok && strings.Contains(c.body, `"b":"x"`) && (len(others) != 1 || others[0] != `"x"`) {
+			t.Errorf("%s: the other members %q", c.body, others)
+		}
 	}
 }

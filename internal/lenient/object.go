@@ -35,22 +35,35 @@ type Object struct {
 // and its value. It returns false at the end of the object or when the
 // walk cannot go on (see OK).
 func (o *Object) Next() (name, value []byte, more bool) {
-	if !o.ok || o.i >= len(o.doc) || o.doc[o.i] != '"' {
+	name, i, more := o.name()
+	if !more {
 		return nil, nil, false
+	}
+	end := skipValue(o.doc, i)
+	o.resume(end)
+	return name, o.doc[i:end:end], true
+}
+
+// name reads the next member's name and returns where its value starts;
+// the walk goes on once resume is told where the value ends.
+func (o *Object) name() (name []byte, value int, more bool) {
+	if !o.ok || o.i >= len(o.doc) || o.doc[o.i] != '"' {
+		return nil, 0, false
 	}
 	end := skipValue(o.doc, o.i)
 	name = o.doc[o.i+1 : end-1]
 	if bytes.IndexByte(name, '\\') >= 0 {
 		o.ok = false // encoding/json would match the unescaped name
-		return nil, nil, false
+		return nil, 0, false
 	}
-	i := skipSpace(o.doc, skipSpace(o.doc, end)+1) // past ':'
-	end = skipValue(o.doc, i)
-	value = o.doc[i:end:end]
+	return name, skipSpace(o.doc, skipSpace(o.doc, end)+1), true // past ':'
+}
+
+// resume moves the walk past a member whose value ends at end.
+func (o *Object) resume(end int) {
 	if o.i = skipSpace(o.doc, end); o.i < len(o.doc) && o.doc[o.i] == ',' {
 		o.i = skipSpace(o.doc, o.i+1)
 	}
-	return name, value, true
 }
 
 // OK reports whether the walk read the whole object: false when obj was
@@ -59,24 +72,30 @@ func (o *Object) OK() bool {
 	return o.ok && o.i < len(o.doc) && o.doc[o.i] == '}'
 }
 
-// Elements calls f with each element of the JSON array arr, valid JSON, in
-// order, until f returns false. It returns false when arr is not an array
-// or f returned false.
-func Elements(arr []byte, f func(elem []byte) bool) bool {
-	i := skipSpace(arr, 0)
-	if i >= len(arr) || arr[i] != '[' {
-		return false
+// leadingArray walks the array at the start of doc (valid JSON that may go
+// on after it) and hands f each element with the rest of the array after
+// it: f reads the element at the start and returns its length, so that an
+// element decoded there is not scanned a second time only to find where it
+// ends. It returns the array's length, or false when doc does not start
+// with an array or f returned false.
+func leadingArray(doc []byte, f func(rest []byte) (n int, ok bool)) (int, bool) {
+	i := skipSpace(doc, 0)
+	if i >= len(doc) || doc[i] != '[' {
+		return 0, false
 	}
-	for i = skipSpace(arr, i+1); i < len(arr) && arr[i] != ']'; {
-		end := skipValue(arr, i)
-		if !f(arr[i:end:end]) {
-			return false
+	for i = skipSpace(doc, i+1); i < len(doc) && doc[i] != ']'; {
+		n, ok := f(doc[i:])
+		if !ok || n <= 0 {
+			return 0, false
 		}
-		if i = skipSpace(arr, end); i < len(arr) && arr[i] == ',' {
-			i = skipSpace(arr, i+1)
+		if i = skipSpace(doc, i+n); i < len(doc) && doc[i] == ',' {
+			i = skipSpace(doc, i+1)
 		}
 	}
-	return i < len(arr)
+	if i >= len(doc) {
+		return 0, false
+	}
+	return i + 1, true
 }
 
 // Names are the member names a fast decoder knows, each at the index its
@@ -133,30 +152,33 @@ func DecodePointer[T any](v []byte, p **T, decode func(*T, []byte) bool) bool {
 	return decode(*p, v)
 }
 
-// DecodeArray decodes the JSON array v (valid JSON) into *items, one
-// element at a time through decode, filling the room *items already has.
-// null leaves *items nil, as encoding/json would. When decode gives way it
-// returns false and leaves *items as it was, but its room may hold what was
+// decodeArray decodes the JSON array at the start of doc (valid JSON that
+// may go on after it) into *items, one element at a time through decode,
+// filling the room *items already has, and returns the array's length.
+// decode reads the element at the start of rest (the element and the rest
+// of the array) and returns its length, as DecodeLeading does. null leaves
+// *items nil, as encoding/json would. When decode gives way it returns
+// false and leaves *items as it was, but its room may hold what was
 // decoded: ClearRoom it before encoding/json decodes into it.
-func DecodeArray[T any](v []byte, items **[]T, decode func(e *T, raw []byte) bool) bool {
-	if IsNull(v) {
+func decodeArray[T any](doc []byte, items **[]T, decode func(e *T, rest []byte) (n int, ok bool)) (int, bool) {
+	if len(doc) >= 4 && string(doc[:4]) == "null" {
 		*items = nil
-		return true
+		return 4, true
 	}
 	var room []T
 	if *items != nil {
 		room = (**items)[:0]
 	}
 	out := room
-	if !Elements(v, func(raw []byte) bool {
+	n, ok := leadingArray(doc, func(rest []byte) (int, bool) {
 		var zero T
 		out = append(out, zero)
-		return decode(&out[len(out)-1], raw)
-	}) {
-		return false
+		return decode(&out[len(out)-1], rest)
+	})
+	if ok {
+		*items = &out
 	}
-	*items = &out
-	return true
+	return n, ok
 }
 
 // ClearRoom zeroes the whole room of *items (nil: nothing), which a fast
@@ -173,28 +195,77 @@ func ClearRoom[T any](items *[]T) {
 // seen, and false when the walk gives way (see Members), a known member
 // repeats, or set returns false.
 func DecodeObject(doc []byte, names Names, set func(i int, v []byte) bool) (Seen, bool) {
+	seen, _, ok := decodeObject(doc, names, set)
+	return seen, ok
+}
+
+// DecodeLeading decodes, as DecodeObject does, the object at the start of
+// doc (valid JSON that may go on after it: an array element and the rest
+// of its array), and returns the object's length.
+func DecodeLeading(doc []byte, names Names, set func(i int, v []byte) bool) (n int, ok bool) {
+	_, n, ok = decodeObject(doc, names, set)
+	return n, ok
+}
+
+func decodeObject(doc []byte, names Names, set func(i int, v []byte) bool) (Seen, int, bool) {
+	return decodeMembers(doc, names, func(k, i int) (int, bool) {
+		end := skipValue(doc, i)
+		return end, set(k, doc[i:end:end])
+	})
+}
+
+// decodeMembers walks the object at the start of doc (valid JSON) and,
+// for each member it knows, calls value with the member's index in names
+// and where its value starts in doc; value decodes it and returns where
+// it ends. It returns the members seen and the object's length, or false
+// as DecodeObject does.
+func decodeMembers(doc []byte, names Names, value func(k, i int) (end int, ok bool)) (Seen, int, bool) {
 	var seen Seen
 	o := Members(doc)
-	for name, v, more := o.Next(); more; name, v, more = o.Next() {
-		i, ok := names.Index(name)
-		if !ok || i >= 0 && (!seen.First(i) || !set(i, v)) {
-			return seen, false
+	for {
+		name, i, more := o.name()
+		if !more {
+			break
 		}
+		k, ok := names.Index(name)
+		if !ok || k >= 0 && !seen.First(k) {
+			return seen, 0, false
+		}
+		end := 0
+		if k < 0 {
+			end = skipValue(doc, i) // a member the decoder does not know
+		} else if end, ok = value(k, i); !ok {
+			return seen, 0, false
+		}
+		o.resume(end)
 	}
-	return seen, o.OK()
+	if !o.OK() {
+		return seen, 0, false
+	}
+	return seen, o.i + 1, true
 }
 
 // DecodePage is a page's DecodeFast: body must be valid JSON, an object
 // whose members set accepts (see DecodeObject), among them names[0], the
-// page's array, which items points at. set decodes into a copy of *page
-// that replaces it only then; otherwise the array's room is cleared for
-// encoding/json.
-func DecodePage[P, T any](body []byte, page *P, items func(*P) **[]T, names Names, set func(q *P, i int, v []byte) bool) bool {
+// page's array, which items points at. Its elements are decoded through
+// decode (see decodeArray) where the array stands in the body, without a
+// pass to find where it ends first; set decodes the other members. Both
+// decode into a copy of *page that replaces it only then; otherwise the
+// array's room is cleared for encoding/json.
+func DecodePage[P, T any](body []byte, page *P, items func(*P) **[]T, decode func(e *T, rest []byte) (n int, ok bool),
+	names Names, set func(q *P, i int, v []byte) bool) bool {
 	if !Valid(body) {
 		return false
 	}
 	q := *page
-	seen, ok := DecodeObject(body, names, func(i int, v []byte) bool { return set(&q, i, v) })
+	seen, _, ok := decodeMembers(body, names, func(k, i int) (int, bool) {
+		if k == 0 {
+			n, ok := decodeArray(body[i:], items(&q), decode)
+			return i + n, ok
+		}
+		end := skipValue(body, i)
+		return end, set(&q, k, body[i:end:end])
+	})
 	if !ok || !seen.Has(0) {
 		ClearRoom(*items(page))
 		return false

@@ -111,13 +111,8 @@ var auditPageNames = lenient.Names{"auditLogs", "pg"}
 
 // DecodeFast decodes the body in one pass (see httpx.FastDecoder).
 func (p *auditPage) DecodeFast(body []byte) bool {
-	return lenient.DecodePage(body, p, func(p *auditPage) **[]AuditLog { return &p.AuditLogs }, auditPageNames,
-		func(q *auditPage, i int, v []byte) bool {
-			if i == 0 {
-				return lenient.DecodeArray(v, &q.AuditLogs, (*AuditLog).decodeFast)
-			}
-			return json.Unmarshal(v, &q.Pg) == nil
-		})
+	return lenient.DecodePage(body, p, func(p *auditPage) **[]AuditLog { return &p.AuditLogs }, (*AuditLog).decodeFast, auditPageNames,
+		func(q *auditPage, _ int, v []byte) bool { return json.Unmarshal(v, &q.Pg) == nil })
 }
 
 // ListAuditLogs streams one organization's or team's audit log. It pages by

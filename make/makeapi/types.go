@@ -58,12 +58,13 @@ var (
 	versionNames = lenient.Names{"from", "to"}
 )
 
-// decodeFast decodes one entry of a valid page exactly as encoding/json
-// would and keeps raw as its raw JSON; false when it cannot be sure (see
-// lenient.Members), and encoding/json decodes the page instead.
-func (e *AuditLog) decodeFast(raw []byte) bool {
-	e.Raw = raw
-	_, ok := lenient.DecodeObject(raw, auditLogNames, func(i int, v []byte) bool {
+// decodeFast decodes the entry at the start of rest (the entry and the
+// rest of its page's array, valid JSON) exactly as encoding/json would,
+// keeps the entry's bytes as its raw JSON and returns their length; false
+// when it cannot be sure (see lenient.Members), and encoding/json decodes
+// the page instead.
+func (e *AuditLog) decodeFast(rest []byte) (int, bool) {
+	n, ok := lenient.DecodeLeading(rest, auditLogNames, func(i int, v []byte) bool {
 		switch i {
 		case 0:
 			return e.UUID.ShareJSON(v) == nil
@@ -94,7 +95,8 @@ func (e *AuditLog) decodeFast(raw []byte) bool {
 		}
 		return true
 	})
-	return ok
+	e.Raw = rest[:n:n]
+	return n, ok
 }
 
 // scalars decodes an object of lenient scalars; at returns the field of
