@@ -201,8 +201,9 @@ func JSONText(b json.RawMessage) *string {
 //
 // The text shares b's memory, as ShareJSON does (the SDK copies a JSON
 // column's text into the row it sends, so a copy here would be a second
-// one): b must never change afterwards. Every caller passes raw JSON of a
-// response body.
+// one): b must never change afterwards. Every caller passes raw JSON that
+// nothing writes to: slices of a response body, or encoding/json's own
+// copies.
 func JSONColumn(b json.RawMessage) any {
 	if t := JSONBytes(b); t != nil {
 		return shared(t)
