@@ -122,19 +122,15 @@ func TestMembersAndNames(t *testing.T) {
 			t.Errorf("%q: index %d ok %v, want %d %v", c.name, i, ok, c.index, c.ok)
 		}
 	}
-	o := Members([]byte(` { "a" : [1, {"b":"}"}] , "c":"x\"y" , "d" : null } `))
+	acd := Names{"a", "c", "d"}
 	var got []string
-	for name, v, more := o.Next(); more; name, v, more = o.Next() {
-		got = append(got, string(name)+"="+string(v))
-	}
-	if want := []string{`a=[1, {"b":"}"}]`, `c="x\"y"`, `d=null`}; !o.OK() || strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("members %q (ok %v), want %q", got, o.OK(), want)
+	collect := func(i int, v []byte) bool { got = append(got, acd[i]+"="+string(v)); return true }
+	_, ok := DecodeObject([]byte(` { "a" : [1, {"b":"}"}] , "c":"x\"y" , "d" : null } `), acd, collect)
+	if want := []string{`a=[1, {"b":"}"}]`, `c="x\"y"`, `d=null`}; !ok || strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("members %q (ok %v), want %q", got, ok, want)
 	}
 	for _, doc := range []string{`{"a\u0062":1}`, `[1]`, `"s"`, ``} {
-		o := Members([]byte(doc))
-		for _, _, more := o.Next(); more; _, _, more = o.Next() {
-		}
-		if o.OK() {
+		if _, ok := DecodeObject([]byte(doc), acd, collect); ok {
 			t.Errorf("%s: the walk says it read an object it cannot decode exactly", doc)
 		}
 	}

@@ -14,7 +14,7 @@ import (
 // both paths to the same result.
 
 // Members walks the members of the JSON object obj, which must be valid
-// JSON (see Valid). Call Next until it returns false, then OK.
+// JSON (see Valid): decodeMembers reads them, then OK.
 func Members(obj []byte) Object {
 	i := skipSpace(obj, 0)
 	o := Object{doc: obj, ok: i < len(obj) && obj[i] == '{'}
@@ -29,19 +29,6 @@ type Object struct {
 	doc []byte
 	i   int
 	ok  bool
-}
-
-// Next returns the next member: its name as written between the quotes,
-// and its value. It returns false at the end of the object or when the
-// walk cannot go on (see OK).
-func (o *Object) Next() (name, value []byte, more bool) {
-	name, i, more := o.name()
-	if !more {
-		return nil, nil, false
-	}
-	end := skipValue(o.doc, i)
-	o.resume(end)
-	return name, o.doc[i:end:end], true
 }
 
 // name reads the next member's name and returns where its value starts;
@@ -161,7 +148,7 @@ func DecodePointer[T any](v []byte, p **T, decode func(*T, []byte) bool) bool {
 // false and leaves *items as it was, but its room may hold what was
 // decoded: ClearRoom it before encoding/json decodes into it.
 func decodeArray[T any](doc []byte, items **[]T, decode func(e *T, rest []byte) (n int, ok bool)) (int, bool) {
-	if len(doc) >= 4 && string(doc[:4]) == "null" {
+	if validLiteral(doc, 0, "null") > 0 {
 		*items = nil
 		return 4, true
 	}
@@ -208,10 +195,16 @@ func DecodeLeading(doc []byte, names Names, set func(i int, v []byte) bool) (n i
 }
 
 func decodeObject(doc []byte, names Names, set func(i int, v []byte) bool) (Seen, int, bool) {
-	return decodeMembers(doc, names, func(k, i int) (int, bool) {
+	return decodeMembers(doc, names, values(doc, set))
+}
+
+// values is decodeMembers' value for members whose values set decodes
+// once they are found: each one as it stands in doc, from i to its end.
+func values(doc []byte, set func(k int, v []byte) bool) func(k, i int) (int, bool) {
+	return func(k, i int) (int, bool) {
 		end := skipValue(doc, i)
 		return end, set(k, doc[i:end:end])
-	})
+	}
 }
 
 // decodeMembers walks the object at the start of doc (valid JSON) and,
@@ -258,13 +251,13 @@ func DecodePage[P, T any](body []byte, page *P, items func(*P) **[]T, decode fun
 		return false
 	}
 	q := *page
+	others := values(body, func(k int, v []byte) bool { return set(&q, k, v) })
 	seen, _, ok := decodeMembers(body, names, func(k, i int) (int, bool) {
 		if k == 0 {
 			n, ok := decodeArray(body[i:], items(&q), decode)
 			return i + n, ok
 		}
-		end := skipValue(body, i)
-		return end, set(&q, k, body[i:end:end])
+		return others(k, i)
 	})
 	if !ok || !seen.Has(0) {
 		ClearRoom(*items(page))

@@ -104,10 +104,11 @@ func (e *AuditLog) decodeFast(rest []byte) (int, bool) {
 // lenient.String.ShareJSON).
 func scalars(v []byte, names lenient.Names, at func(i int) json.Unmarshaler) bool {
 	_, ok := lenient.DecodeObject(v, names, func(i int, v []byte) bool {
-		if s, ok := at(i).(*lenient.String); ok {
+		field := at(i)
+		if s, ok := field.(*lenient.String); ok {
 			return s.ShareJSON(v) == nil
 		}
-		return at(i).UnmarshalJSON(v) == nil
+		return field.UnmarshalJSON(v) == nil
 	})
 	return ok
 }
