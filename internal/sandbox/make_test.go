@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -97,5 +98,86 @@ func TestMakeRateLimitBurst(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "7" || !strings.Contains(string(b), "Requests limit for organization exceeded") {
 		t.Fatalf("%d %v %s", resp.StatusCode, resp.Header, b)
+	}
+}
+
+// TestMakePagesWalkTheMatch walks every page of a listing, by pg[last] and
+// by pg[offset], both ways round, with and without other filters, and
+// holds the entries it gets to the ones a plain pass over the history
+// picks, in order: the date range cut by search must be the same match.
+func TestMakePagesWalkTheMatch(t *testing.T) {
+	m := NewMake(MakeOptions{Orgs: []MakeOrg{{ID: 11, Events: 900, Teams: 3}}})
+	srv, _ := Serve(m, "")
+	defer srv.Close()
+	org := m.orgs[11]
+	team := org.teams[1]
+	mid := org.entries[450].at.Format("2006-01-02")
+	late := org.entries[800].at.Format("2006-01-02")
+	for _, dates := range [][2]string{{"", ""}, {mid, ""}, {"", mid}, {mid, late}, {late, mid}, {"2000-01-01", "2000-01-02"}} {
+		for _, teamID := range []int64{0, team.ID} {
+			var want []string
+			for _, e := range org.entries {
+				d := e.at.Format("2006-01-02")
+				if (dates[0] == "" || d >= dates[0]) && (dates[1] == "" || d <= dates[1]) && (teamID == 0 || e.team == teamID) {
+					want = append(want, e.imtID)
+				}
+			}
+			for _, dir := range []string{"asc", "desc"} {
+				if dir == "desc" {
+					want = append([]string(nil), want...)
+					for i, j := 0, len(want)-1; i < j; i, j = i+1, j-1 {
+						want[i], want[j] = want[j], want[i]
+					}
+				}
+				base := "/api/v2/audit-logs/organization/11?pg[limit]=37&pg[returnTotalCount]=true&pg[sortDir]=" + dir
+				if dates[0] != "" {
+					base += "&dateFrom=" + dates[0]
+				}
+				if dates[1] != "" {
+					base += "&dateTo=" + dates[1]
+				}
+				if teamID != 0 {
+					base += "&team=" + strings.ReplaceAll(team.Name, " ", "%20")
+				}
+				for _, by := range []string{"last", "offset"} {
+					var got []string
+					for cursor := ""; len(got) <= len(want); {
+						path := base
+						if by == "offset" {
+							path += "&pg[offset]=" + strconv.Itoa(len(got))
+						} else if cursor != "" {
+							path += "&pg[last]=" + cursor
+						}
+						st, body := makeGet(t, srv.URL, path, "test-agent")
+						var page struct {
+							AuditLogs []struct{ ImtID string }
+							Pg        struct {
+								TotalCount int
+								Last       string
+							}
+						}
+						if st != 200 || json.Unmarshal([]byte(body), &page) != nil {
+							t.Fatalf("%s: HTTP %d %s", path, st, body)
+						}
+						if page.Pg.TotalCount != len(want) {
+							t.Fatalf("%s: totalCount %d, want %d", path, page.Pg.TotalCount, len(want))
+						}
+						for _, e := range page.AuditLogs {
+							got = append(got, e.ImtID)
+						}
+						if len(page.AuditLogs) < 37 {
+							break
+						}
+						if by == "last" && cursor != "" && page.Pg.Last != got[len(got)-1] {
+							t.Fatalf("%s: pg.last %q, want the page's last entry %q", path, page.Pg.Last, got[len(got)-1])
+						}
+						cursor = got[len(got)-1]
+					}
+					if strings.Join(got, " ") != strings.Join(want, " ") {
+						t.Errorf("dates %v, team %d, %s by %s: %d entries, want %d, or out of order", dates, teamID, dir, by, len(got), len(want))
+					}
+				}
+			}
+		}
 	}
 }
