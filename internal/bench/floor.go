@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
 
@@ -63,7 +64,11 @@ func withFloor(tables ...string) plugin.PluginFunc {
 				if len(reqs) == 0 {
 					return nil, fmt.Errorf("no requests captured from %s", name)
 				}
-				return nil, streamWhileFetching(ctx, d, captured[name], len(reqs), replay(reqs))
+				next := replay(reqs)
+				if replayWorkers > 1 {
+					next = replayAtOnce(reqs, replayWorkers)
+				}
+				return nil, streamWhileFetching(ctx, d, captured[name], len(reqs), next)
 			})
 			p.TableMap[hf.Name] = &hf
 		}
@@ -97,6 +102,11 @@ type pageRequest struct {
 	header http.Header
 }
 
+// replayWorkers is how many requests the HTTP floor keeps in flight: 1
+// replays a page loop's requests one a call, more replays the requests of
+// a scan read in windows at once (see replayAtOnce).
+var replayWorkers = 1
+
 // replay returns a fetch of the given requests in order, one a call: the
 // pages a plugin scan asked for, logged by the sandbox (see remote.URLs).
 // Each body is read whole and dropped; more is false after the last.
@@ -104,21 +114,58 @@ func replay(reqs []pageRequest) func() (more bool, err error) {
 	i := 0
 	var buf bytes.Buffer
 	return func() (bool, error) {
-		r := reqs[i]
 		i++
-		req, _ := http.NewRequest("GET", r.url, nil)
-		req.Header = r.header
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false, err
-		}
-		defer resp.Body.Close()
-		buf.Reset()
-		if _, err := buf.ReadFrom(resp.Body); err != nil || resp.StatusCode != 200 {
-			return false, fmt.Errorf("HTTP floor: GET %s: HTTP %d (%v)", r.url, resp.StatusCode, err)
-		}
-		return i < len(reqs), nil
+		return i < len(reqs), fetchPage(reqs[i-1], &buf)
 	}
+}
+
+// replayAtOnce is replay for a scan read in windows: the first request
+// (the plugin's request for the whole range) alone, then the others by
+// workers at once, in the order the sandbox logged them; each call returns
+// when one more page has arrived.
+func replayAtOnce(reqs []pageRequest, workers int) func() (more bool, err error) {
+	arrived := make(chan error, len(reqs))
+	var start sync.Once
+	got := 0
+	return func() (bool, error) {
+		start.Do(func() {
+			go func() {
+				var buf bytes.Buffer
+				arrived <- fetchPage(reqs[0], &buf)
+				queue := make(chan pageRequest)
+				for range workers {
+					go func() {
+						var buf bytes.Buffer
+						for r := range queue {
+							arrived <- fetchPage(r, &buf)
+						}
+					}()
+				}
+				for _, r := range reqs[1:] {
+					queue <- r
+				}
+				close(queue)
+			}()
+		})
+		got++
+		return got < len(reqs), <-arrived
+	}
+}
+
+// fetchPage makes one replayed request and reads its body whole into buf.
+func fetchPage(r pageRequest, buf *bytes.Buffer) error {
+	req, _ := http.NewRequest("GET", r.url, nil)
+	req.Header = r.header
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	buf.Reset()
+	if _, err := buf.ReadFrom(resp.Body); err != nil || resp.StatusCode != 200 {
+		return fmt.Errorf("HTTP floor: GET %s: HTTP %d (%v)", r.url, resp.StatusCode, err)
+	}
+	return nil
 }
 
 // streamWhileFetching is the HTTP floor: the SDK floor's rows, streamed

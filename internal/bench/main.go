@@ -32,6 +32,7 @@ import (
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis"
+	plugincfg "github.com/celonis-audit/steampipe-plugin-celonis/config"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/cli"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/inproc"
 )
@@ -168,7 +169,7 @@ func main() {
 		record(e.part+"_peak_rss_mib", got["export_peak_rss_mib"].Value, "the process's peak resident memory (VmHWM) over the same scan; "+got["export_peak_rss_mib"].Note)
 	}
 	part("parallel")
-	for _, name := range []string{"parallel_speedup", "parallel_sdk_bound", "max_rps_observed", "rate_limit_rps"} {
+	for _, name := range []string{"parallel_speedup", "parallel_sdk_bound", "parallel_http_bound", "max_rps_observed", "rate_limit_rps"} {
 		record(name, got[name].Value, got[name].Note)
 	}
 
@@ -402,6 +403,7 @@ func runPart(name string, u urls, rows int) {
 			fail("30-day scan returned %d rows, raw %d", pn, rp)
 		}
 		reqs := big.Requests("/log/")
+		pageRequests["celonis_audit_log"] = logged(big, "/log/", http.Header{"Authorization": {"AppKey " + appKey}})
 		add("parallel_speedup", drp.Seconds()/dp.Seconds(), fmt.Sprintf("raw sequential %s, plugin %s for %d rows in %d requests", drp.Round(time.Millisecond), dp.Round(time.Millisecond), pn, len(reqs)))
 		// The SDK's own bound: its floor streams the same rows, columns and
 		// quals with no API at all, after the plugin's scan (the floor needs
@@ -410,6 +412,14 @@ func runPart(name string, u urls, rows int) {
 		floorRows = pn
 		_, df := scan(ctx, pr, "bench_floor_celonis_audit_log", cols30, q30)
 		add("parallel_sdk_bound", drp.Seconds()/df.Seconds(), fmt.Sprintf("raw sequential %s, the SDK floor %s streaming the same %d rows, columns and quals without any request: the most speedup the SDK allows", drp.Round(time.Millisecond), df.Round(time.Millisecond), pn))
+		// And with the requests: the same floor while the plugin's requests
+		// are made again as its windows made them, at once, at 50 ms each.
+		replayWorkers = plugincfg.DefaultMaxConcurrency
+		hn, dh := scan(ctx, pr, "bench_http_floor_celonis_audit_log", cols30, q30)
+		if hn != pn {
+			fail("the 30-day HTTP floor returned %d rows, want %d", hn, pn)
+		}
+		add("parallel_http_bound", drp.Seconds()/dh.Seconds(), fmt.Sprintf("raw sequential %s, the SDK floor %s streaming the same rows while it makes the plugin's %d requests again, %d at once (bodies dropped, nothing decoded)", drp.Round(time.Millisecond), dh.Round(time.Millisecond), len(reqs), plugincfg.DefaultMaxConcurrency))
 		add("max_rps_observed", float64(maxPerSecond(reqs)), "most list requests the sandbox saw in one second")
 		add("rate_limit_rps", limitRPS, "the celonis_platform limiter, overridden as a limiter block would (fill rate a second)")
 	default:

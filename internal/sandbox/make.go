@@ -522,7 +522,8 @@ func (m *Make) list(w *recorder, r *http.Request, org *makeOrg, teamID int64) {
 	}
 	var match []*makeEntry
 	n := hi - lo
-	if len(teams) > 0 || len(events) > 0 || len(authors) > 0 {
+	filtered := len(teams) > 0 || len(events) > 0 || len(authors) > 0
+	if filtered {
 		for i := lo; i < hi; i++ {
 			e := &org.entries[i]
 			if len(teams) > 0 && !teams[e.team] {
@@ -543,7 +544,7 @@ func (m *Make) list(w *recorder, r *http.Request, org *makeOrg, teamID int64) {
 		if dir == "desc" {
 			i = n - 1 - i
 		}
-		if match != nil {
+		if filtered {
 			return match[i]
 		}
 		return &org.entries[lo+i]
