@@ -5,7 +5,6 @@ package platform
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -183,8 +182,8 @@ func (c *Client) tokenError(scope string, err error) error {
 
 // get sends one GET with bounded retries and decodes a 2xx body into out.
 // It returns the final HTTP status and a digest of the body (for loop checks).
-func (c *Client) get(ctx context.Context, ep endpoint, path string, q url.Values, out any) (int, [32]byte, error) {
-	var zero [32]byte
+func (c *Client) get(ctx context.Context, ep endpoint, path string, q url.Values, out any) (int, uint64, error) {
+	var zero uint64
 	for renewed := false; ; renewed = true {
 		// After a 401 the token may have been revoked or expired early: renew once.
 		auth, err := c.authorization(ctx, ep, renewed)
@@ -206,7 +205,7 @@ func (c *Client) get(ctx context.Context, ep endpoint, path string, q url.Values
 			if err := httpx.DecodeJSON(resp.Body, resp.Header.Get("Content-Type"), out); err != nil {
 				return st, zero, &APIError{Method: "GET", Path: path, Status: st, msg: c.Redact(fmt.Sprintf("celonis: GET %s: HTTP %d: %s", path, st, err))}
 			}
-			return st, sha256.Sum256(resp.Body), nil
+			return st, httpx.Digest(resp.Body), nil
 		case st == http.StatusUnauthorized && c.cfg.Auth == config.AuthOAuth && !renewed:
 			continue
 		}

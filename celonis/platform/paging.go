@@ -86,7 +86,7 @@ func cursorPages[T any](ctx context.Context, c *Client, ep endpoint, path string
 		if token != "" {
 			q.Set("pageToken", token)
 		}
-		return prefetch.Start(ctx, p.BeforePage, func(ctx context.Context, page *cursorPage[T]) (int, [32]byte, error) {
+		return prefetch.Start(ctx, p.BeforePage, func(ctx context.Context, page *cursorPage[T]) (int, uint64, error) {
 			page.Content = presized[T](room)
 			return c.get(ctx, ep, path, q, page)
 		})
@@ -176,7 +176,7 @@ func (p *numberedPage[T]) DecodeFast(body []byte) bool {
 // more than the total and the query's remaining rows need.
 func pageLoop[T any](ctx context.Context, c *Client, ep endpoint, path string, base url.Values, p Pager, h Handler[T]) error {
 	var read int64
-	var prev [32]byte
+	var prev uint64
 	size := p.size()
 	hint := min(size, firstPageRoom)
 	get := func(n int) *prefetch.Page[numberedPage[T]] {
@@ -184,7 +184,7 @@ func pageLoop[T any](ctx context.Context, c *Client, ep endpoint, path string, b
 		q := cloneValues(base)
 		q.Set("pageNumber", strconv.Itoa(n))
 		q.Set("pageSize", strconv.Itoa(size))
-		return prefetch.Start(ctx, p.BeforePage, func(ctx context.Context, page *numberedPage[T]) (int, [32]byte, error) {
+		return prefetch.Start(ctx, p.BeforePage, func(ctx context.Context, page *numberedPage[T]) (int, uint64, error) {
 			page.Content = presized[T](room)
 			return c.get(ctx, ep, path, q, page)
 		})

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -129,4 +130,18 @@ func TestSendReadsAChunkedPageWithoutGrowing(t *testing.T) {
 		t.Errorf("reading a %d-byte chunked body allocated %d bytes, more than %d", len(body), allocated, limit)
 	}
 	t.Logf("reading a %d-byte chunked body allocated %d bytes", len(body), allocated)
+}
+
+func TestDigestTellsPagesApart(t *testing.T) {
+	page := []byte(`{"content":[{"id":1}],"totalCount":2}`)
+	if Digest(page) != Digest(bytes.Clone(page)) {
+		t.Fatal("the same body gave two digests")
+	}
+	seen := map[uint64]string{}
+	for _, b := range []string{"", "{}", `{"content":[{"id":2}],"totalCount":2}`, string(page), string(page) + " "} {
+		if other, ok := seen[Digest([]byte(b))]; ok {
+			t.Fatalf("%q and %q have the same digest", b, other)
+		}
+		seen[Digest([]byte(b))] = b
+	}
 }

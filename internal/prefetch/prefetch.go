@@ -19,14 +19,14 @@ type Page[P any] struct {
 	done   chan struct{}
 	page   P
 	status int
-	digest [32]byte
+	digest uint64
 	err    error
 	cancel context.CancelFunc
 }
 
 // Start runs before (the rate limiter's wait; nil for none) and then get in
 // the background.
-func Start[P any](ctx context.Context, before func(context.Context) error, get func(context.Context, *P) (int, [32]byte, error)) *Page[P] {
+func Start[P any](ctx context.Context, before func(context.Context) error, get func(context.Context, *P) (int, uint64, error)) *Page[P] {
 	ctx, cancel := context.WithCancel(ctx)
 	f := &Page[P]{done: make(chan struct{}), cancel: cancel}
 	go func() {
@@ -42,7 +42,7 @@ func Start[P any](ctx context.Context, before func(context.Context) error, get f
 }
 
 // Wait returns the fetched page.
-func (f *Page[P]) Wait() (*P, int, [32]byte, error) {
+func (f *Page[P]) Wait() (*P, int, uint64, error) {
 	<-f.done
 	f.cancel()
 	return &f.page, f.status, f.digest, f.err

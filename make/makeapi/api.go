@@ -132,14 +132,14 @@ func (c *Client) ListAuditLogs(ctx context.Context, q AuditQuery, p Pager, h Han
 		} else if offset > 0 {
 			v.Set("pg[offset]", strconv.Itoa(offset))
 		}
-		return prefetch.Start(ctx, p.BeforePage, func(ctx context.Context, page *auditPage) (int, [32]byte, error) {
+		return prefetch.Start(ctx, p.BeforePage, func(ctx context.Context, page *auditPage) (int, uint64, error) {
 			logs := make([]AuditLog, 0, room) // decoding fills it rather than growing it step by step
 			page.AuditLogs = &logs
 			return c.auditGet(ctx, q.Scope, q.Scope.path(), v, page)
 		})
 	}
 	last, offset := "", 0
-	var prev [32]byte
+	var prev uint64
 	// uuids of this page and the one before: one seen twice means the pages
 	// overlap (as when entries shift under offset paging). Two pages, not
 	// the whole listing: a year of history must not hold every uuid it read.

@@ -4,7 +4,6 @@ package makeapi
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -114,8 +113,8 @@ func (c *Client) wait(ctx context.Context, s Scope) error {
 
 // get sends one rate-limited GET with bounded retries and decodes a 2xx body.
 // It returns the final status and a digest of the body (for loop checks).
-func (c *Client) get(ctx context.Context, s Scope, path string, q url.Values, out any) (int, [32]byte, error) {
-	var zero [32]byte
+func (c *Client) get(ctx context.Context, s Scope, path string, q url.Values, out any) (int, uint64, error) {
+	var zero uint64
 	resp, attempts, err := httpx.Get{Vendor: "make", Client: c.http, Policy: c.opts.Retry,
 		Base: c.base, Path: path, Query: q,
 		Header: http.Header{"Authorization": {"Token " + c.cfg.Token}, "User-Agent": {c.opts.UserAgent}},
@@ -128,7 +127,7 @@ func (c *Client) get(ctx context.Context, s Scope, path string, q url.Values, ou
 		if err := httpx.DecodeJSON(resp.Body, resp.Header.Get("Content-Type"), out); err != nil {
 			return resp.Status, zero, &APIError{Path: path, Status: resp.Status, msg: c.Redact(fmt.Sprintf("make: GET %s: HTTP %d: %s", path, resp.Status, err))}
 		}
-		return resp.Status, sha256.Sum256(resp.Body), nil
+		return resp.Status, httpx.Digest(resp.Body), nil
 	}
 	e := c.apiError(s, path, resp)
 	e.attempts = attempts
@@ -138,7 +137,7 @@ func (c *Client) get(ctx context.Context, s Scope, path string, q url.Values, ou
 // auditGet sends a GET under the audit log prefix. Until a prefix has
 // answered, a 404 on the documented one is tried once more under the
 // prefix Make's SDK uses, and whichever answers is kept for the connection.
-func (c *Client) auditGet(ctx context.Context, s Scope, rest string, q url.Values, out any) (int, [32]byte, error) {
+func (c *Client) auditGet(ctx context.Context, s Scope, rest string, q url.Values, out any) (int, uint64, error) {
 	for i := int(c.prefix.Load()); ; i++ {
 		status, digest, err := c.get(ctx, s, auditPrefixes[i]+rest, q, out)
 		if status == http.StatusNotFound && !c.prefixKnown.Load() && i+1 < len(auditPrefixes) {
