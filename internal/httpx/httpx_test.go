@@ -132,6 +132,8 @@ func TestSendReadsAChunkedPageWithoutGrowing(t *testing.T) {
 	t.Logf("reading a %d-byte chunked body allocated %d bytes", len(body), allocated)
 }
 
+// The page loops' guard stops on a body equal to the one before, and only
+// there: equal bodies share a digest and the pages of a loop do not.
 func TestDigestTellsPagesApart(t *testing.T) {
 	page := []byte(`{"content":[{"id":1}],"totalCount":2}`)
 	if Digest(page) != Digest(bytes.Clone(page)) {
