@@ -37,12 +37,7 @@ const MaxPageSize = 200
 type Logger = httpx.Logger
 
 // Options tune a Client; the zero value is the production default.
-type Options struct {
-	HTTPClient *http.Client // default: 60 s timeout
-	UserAgent  string       // default: steampipe-plugin-celonis
-	Retry      httpx.Policy // bounds on retries of 429, 5xx and network errors
-	Logger     Logger
-}
+type Options = httpx.ClientOptions
 
 // Client reads one Celonis Platform team. It is safe for concurrent use.
 type Client struct {
@@ -61,16 +56,7 @@ type Client struct {
 
 // New builds a client for a resolved connection.
 func New(cfg *config.Celonis, o Options) *Client {
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 60 * time.Second}
-	}
-	if o.UserAgent == "" {
-		o.UserAgent = "steampipe-plugin-celonis"
-	}
-	o.Retry = o.Retry.WithDefaults()
-	if o.Logger == nil {
-		o.Logger = httpx.NopLogger{}
-	}
+	o = o.WithDefaults()
 	return &Client{cfg: *cfg, opts: o, http: o.HTTPClient, log: o.Logger, tokens: map[string]*oauth2.Token{},
 		redact: httpx.NewRedactor(cfg.Secrets()...)}
 }

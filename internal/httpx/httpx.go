@@ -20,6 +20,30 @@ import (
 	"time"
 )
 
+// ClientOptions tune a vendor's client; the zero value is the production
+// default (see WithDefaults).
+type ClientOptions struct {
+	HTTPClient *http.Client // default: 60 s timeout
+	UserAgent  string       // default: steampipe-plugin-celonis (Make's CDN rejects default agents)
+	Retry      Policy       // bounds on retries of 429, 5xx and network errors
+	Logger     Logger       // default: none
+}
+
+// WithDefaults fills in unset fields.
+func (o ClientOptions) WithDefaults() ClientOptions {
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 60 * time.Second}
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = "steampipe-plugin-celonis"
+	}
+	o.Retry = o.Retry.WithDefaults()
+	if o.Logger == nil {
+		o.Logger = NopLogger{}
+	}
+	return o
+}
+
 // Policy bounds retries. The zero value means the defaults.
 type Policy struct {
 	MaxAttempts   int           // tries per request; default 5

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/time/rate"
 
@@ -22,12 +21,7 @@ import (
 type Logger = httpx.Logger
 
 // Options tune a Client; the zero value is the production default.
-type Options struct {
-	HTTPClient *http.Client // default: 60 s timeout
-	UserAgent  string       // default: steampipe-plugin-celonis; Make's CDN rejects default agents
-	Retry      httpx.Policy
-	Logger     Logger
-}
+type Options = httpx.ClientOptions
 
 // Client reads one Make zone with one API token. It is safe for concurrent use.
 type Client struct {
@@ -52,16 +46,7 @@ var auditPrefixes = []string{"/audit-logs", "/audit-logs/v2"}
 
 // New builds a client for a resolved connection.
 func New(cfg *config.Make, o Options) *Client {
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 60 * time.Second}
-	}
-	if o.UserAgent == "" {
-		o.UserAgent = "steampipe-plugin-celonis"
-	}
-	o.Retry = o.Retry.WithDefaults()
-	if o.Logger == nil {
-		o.Logger = httpx.NopLogger{}
-	}
+	o = o.WithDefaults()
 	return &Client{cfg: *cfg, base: cfg.URL.String() + "/api/v2", opts: o, http: o.HTTPClient, log: o.Logger,
 		redact: httpx.NewRedactor(cfg.Secrets()...), limiters: map[string]*rate.Limiter{}}
 }
