@@ -24,10 +24,7 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	if e.attempts > 1 {
-		return fmt.Sprintf("%s (gave up after %d attempts)", e.msg, e.attempts)
-	}
-	return e.msg
+	return httpx.GaveUp(e.msg, e.attempts)
 }
 
 // errorBody is the Celonis error envelope, plus the bare {"error": ...} form

@@ -237,6 +237,15 @@ func Transient(status int) bool {
 	return false
 }
 
+// GaveUp is an API error's message, saying how many attempts were made
+// when there was more than one.
+func GaveUp(msg string, attempts int) string {
+	if attempts > 1 {
+		return fmt.Sprintf("%s (gave up after %d attempts)", msg, attempts)
+	}
+	return msg
+}
+
 // Digest is a digest of a body for the page loops' guards, which compare
 // each page with the one before: equal bodies have equal digests within the
 // process (seeded per process, so not an identity to keep or show). It
