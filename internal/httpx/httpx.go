@@ -24,7 +24,7 @@ import (
 // default (see WithDefaults).
 type ClientOptions struct {
 	HTTPClient *http.Client // default: 60 s timeout
-	UserAgent  string       // default: steampipe-plugin-celonis (Make's CDN rejects default agents)
+	UserAgent  string       // default: steampipe-plugin-celonis (CDNs may reject Go's own agent)
 	Retry      Policy       // bounds on retries of 429, 5xx and network errors
 	Logger     Logger       // default: none
 }
