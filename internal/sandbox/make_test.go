@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -124,10 +125,8 @@ func TestMakePagesWalkTheMatch(t *testing.T) {
 			}
 			for _, dir := range []string{"asc", "desc"} {
 				if dir == "desc" {
-					want = append([]string(nil), want...)
-					for i, j := 0, len(want)-1; i < j; i, j = i+1, j-1 {
-						want[i], want[j] = want[j], want[i]
-					}
+					want = slices.Clone(want)
+					slices.Reverse(want)
 				}
 				base := "/api/v2/audit-logs/organization/11?pg[limit]=37&pg[returnTotalCount]=true&pg[sortDir]=" + dir
 				if dates[0] != "" {
