@@ -40,8 +40,9 @@ func New(pluginFunc plugin.PluginFunc, connectionHCL string) (*Runner, error) {
 
 // NewCacheSized is New with the size the query cache is given (still off).
 // The SDK preallocates part of it on the heap whatever its state: about 35
-// MiB at 1 MB, the least it takes, and 326 MiB at 1,024 MB. A plugin under
-// Steampipe gets the size of Steampipe's cache settings.
+// MiB at 1 MB, the least it takes, 326 MiB at 1,024 MB and 328 MiB at
+// 16,384 MB. A plugin under Steampipe gets the size of Steampipe's cache
+// settings, 16,384 MB by default.
 func NewCacheSized(pluginFunc plugin.PluginFunc, connectionHCL string, cacheMb int64) (*Runner, error) {
 	s := plugin.Server(&plugin.ServeOpts{PluginFunc: pluginFunc})
 	res, err := s.SetAllConnectionConfigs(&proto.SetAllConnectionConfigsRequest{
