@@ -8,7 +8,7 @@ import (
 // GCPercent is the garbage collector's target (GOGC) the plugin runs with
 // under Steampipe unless GOGC is set in its environment.
 //
-// At Steampipe's default cache size the SDK preallocates about 325 MiB of
+// At Steampipe's default cache size the SDK preallocates about 328 MiB of
 // query cache on the heap, whether the cache is on or not. It is
 // pointer-free and not resident until used, but Go's default target of 100
 // counts it as live heap and lets as much garbage build up again before it

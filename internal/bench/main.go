@@ -155,7 +155,7 @@ func main() {
 	}
 	// Large exports, with the plugin's GOGC (celonis.GCPercent) and with Go's
 	// default of 100, which counts the SDK's preallocated query cache (about
-	// 325 MiB, see steampipeCacheMb) as live heap and so lets as much garbage
+	// 328 MiB, see steampipeCacheMb) as live heap and so lets as much garbage
 	// build up between collections: what the SDK's setting costs in speed,
 	// and what turning it off costs in memory. Make's audit log never frees
 	// memory (the SDK runs matrix queries on a copy of the query data that
