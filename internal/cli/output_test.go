@@ -41,3 +41,18 @@ func FuzzAppendJSON(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkVerbatimJSON checks an audit log entry as the raw column holds
+// it, the JSON value query writes most.
+func BenchmarkVerbatimJSON(b *testing.B) {
+	entry := `{"diffPayload":{"newValue":"{\"version\":12}","oldValue":"{\"version\":3}"},"event":"STUDIO_NODE_UPDATED",` +
+		`"ipAddress":"10.12.200.7","message":{"assetType":"VIEW","id":"3f1c2a9e-8b7d-4e21-9c55-0d2f6a1b7e43","nodeKey":"node-417",` +
+		`"nodeName":"Node 212","nodeType":"ASSET","packageKey":"package-17"},"port":"43121","timestamp":"2026-11-21T16:32:14.903Z",` +
+		`"userId":"8e0b6f0c-2d5a-4c1e-9a77-5b3e2f1d0c99 (ada.lovelace@example.com)","userRole":"ADMIN"}`
+	b.SetBytes(int64(len(entry)))
+	for b.Loop() {
+		if !verbatimJSON(entry) {
+			b.Fatal("not verbatim")
+		}
+	}
+}
