@@ -13,8 +13,8 @@ import (
 // pointer-free and not resident until used, but Go's default target of 100
 // counts it as live heap and lets as much garbage build up again before it
 // collects. So a scan that the SDK does not free memory for (Make's audit
-// log, or any table with STEAMPIPE_FREE_MEM_INTERVAL=0) peaked at 470-510
-// MiB resident; at 25 it peaks at 160-220 MiB at the same or a better speed
+// log, or any table with STEAMPIPE_FREE_MEM_INTERVAL=0) peaked at 411-480
+// MiB resident; at 25 it peaks at 159-210 MiB at the same or a better speed
 // (make bench, docs "Large exports"). A collection stays cheap: only about
 // 3 MiB of the heap holds pointers.
 const GCPercent = 25
