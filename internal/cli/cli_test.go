@@ -269,6 +269,17 @@ func TestErrors(t *testing.T) {
 		if strings.Contains(errs, "sandbox-secret") || strings.Contains(out, "sandbox-secret") {
 			t.Fatal("secret in output")
 		}
+		if !strings.HasPrefix(errs, "error: celonis: GET /log/api/external/v2/audit: HTTP 403") {
+			t.Fatalf("stderr %q: want the API's error first, without the SDK's name of the command's own connection", errs)
+		}
+	})
+	// The SDK puts the connection's name before a table's error; the
+	// command's one connection is its own, so that name is left out.
+	t.Run("API errors start with the API", func(t *testing.T) {
+		_, errs, code := query(t, cfg, "table", "select * from celonis_make_audit_log_filter where organization_id = 999")
+		if want := "error: make: GET /audit-logs/v2/organization/999/filters: HTTP 404"; code != 1 || !strings.HasPrefix(errs, want) {
+			t.Fatalf("exit %d, stderr %q; want it to start with %q", code, errs, want)
+		}
 	})
 }
 

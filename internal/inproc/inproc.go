@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -114,7 +115,7 @@ func (r *Runner) Execute(ctx context.Context, q Query, fn func(Row) error) error
 	for {
 		resp, err := stream.Recv()
 		if err != nil {
-			return err
+			return scanError(err)
 		}
 		if resp == nil {
 			break
@@ -135,19 +136,30 @@ func (r *Runner) Execute(ctx context.Context, q Query, fn func(Row) error) error
 	// stream that carries it) on failure.
 	resp, err := stream.Recv()
 	if err != nil {
-		return err
+		return scanError(err)
 	}
 	if resp != nil {
 		return fmt.Errorf("plugin sent a row after the end of the results")
 	}
 	cancel()
 	if _, err := stream.Recv(); err != nil && !errors.Is(err, context.Canceled) {
-		return err
+		return scanError(err)
 	}
 	// The SDK may end the rows cleanly although the scan failed (see
 	// package scanerr): what the table reported still fails the scan.
 	return sink.Err()
 }
+
+// connError is the SDK's error for a scan. The SDK puts the name of the
+// connection before the table's own error; the runner's one connection is
+// its own, so that name tells the reader nothing ("celonis: make: GET ...")
+// and Error leaves it out. Unwrap gives the SDK's error.
+type connError struct{ err error }
+
+func (e connError) Error() string { return strings.TrimPrefix(e.err.Error(), Connection+": ") }
+func (e connError) Unwrap() error { return e.err }
+
+func scanError(err error) error { return connError{err} }
 
 // Row is one result row by column name.
 type Row map[string]*proto.Column
