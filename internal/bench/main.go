@@ -98,7 +98,10 @@ func main() {
 	year := 365 * 24 * time.Hour
 	yearAgo := time.Now().Add(-year)
 
-	fmt.Fprintf(os.Stderr, "bench: %d CPUs, %s, %s/%s, %d-row scans, STEAMPIPE_FREE_MEM_INTERVAL=%d; the sandboxes run in child processes, each part in a process of its own\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, *bigScan, *freeMem)
+	fmt.Fprintf(os.Stderr, "bench: %d CPUs, %s, %s/%s, %d-row scans, STEAMPIPE_FREE_MEM_INTERVAL=%d, GODEBUG default %q; the sandboxes run in child processes, each part in a process of its own\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, *bigScan, *freeMem, buildGodebug())
+	if !strings.Contains(buildGodebug(), "madvdontneed=0") {
+		fmt.Fprintln(os.Stderr, "bench: built without the plugin binary's GODEBUG default (madvdontneed=0): the figures are not the plugin's as make build builds it; run make bench")
+	}
 	u := urls{
 		Big:   spawn(spec{Kind: "celonis", Events: *bigScan, Start: yearAgo, Span: year.String()}).URL,
 		Small: spawn(spec{Kind: "celonis", Events: 10000, Start: yearAgo, Span: year.String()}).URL,
@@ -157,12 +160,15 @@ func main() {
 	// default of 100, which counts the SDK's preallocated query cache (about
 	// 328 MiB, see steampipeCacheMb) as live heap and so lets as much garbage
 	// build up between collections: what the SDK's setting costs in speed,
-	// and what turning it off costs in memory. Make's audit log never frees
+	// and what turning it off costs in memory. And with the runtime's default
+	// MADV_DONTNEED, which makes the rows after each of the SDK's
+	// debug.FreeOSMemory() calls fault in again the pages it handed back. Make's audit log never frees
 	// memory (the SDK runs matrix queries on a copy of the query data that
 	// lacks the interval).
 	for _, e := range []struct{ part, note string }{
 		{"export", fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d", *freeMem)},
 		{"export_free_mem_off", "celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=0"},
+		{"export" + madvDontNeed, fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d and GODEBUG=madvdontneed=1 (the Go runtime's default)", *freeMem)},
 		{"export_free_mem_off_gogc100", "celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=0 and GOGC=100"},
 		{"make_export", "celonis_make_audit_log (every column but details), which never frees memory"},
 		{"make_export_gogc100", "celonis_make_audit_log with GOGC=100"},
@@ -204,6 +210,27 @@ func main() {
 }
 
 // runChildPart runs one part in a new process and returns its figures.
+// madvDontNeed ends the names of parts run with the Go runtime's default
+// way of handing freed memory back to Linux (GODEBUG=madvdontneed=1)
+// instead of the plugin binary's MADV_FREE (the Makefile's LDFLAGS).
+const madvDontNeed = "_madvdontneed"
+
+// buildGodebug is the GODEBUG default compiled into this program
+// (runtime.godebugDefault), which make bench sets as make build sets the
+// plugin's.
+func buildGodebug() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, st := range bi.Settings {
+		if _, v, found := strings.Cut(st.Value, "runtime.godebugDefault="); st.Key == "-ldflags" && found {
+			return strings.Trim(strings.Fields(v + " ")[0], `'"`)
+		}
+	}
+	return ""
+}
+
 func runChildPart(name string, u urls) []figure {
 	self, err := os.Executable()
 	if err != nil {
@@ -211,6 +238,10 @@ func runChildPart(name string, u urls) []figure {
 	}
 	js, _ := json.Marshal(u)
 	cmd := exec.Command(self, partFlag, name, string(js), strconv.Itoa(*bigScan))
+	if strings.HasSuffix(name, madvDontNeed) {
+		// Read at start-up only; the environment's last setting wins.
+		cmd.Env = append(os.Environ(), "GODEBUG="+strings.TrimPrefix(os.Getenv("GODEBUG")+",madvdontneed=1", ","))
+	}
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -398,7 +429,7 @@ func runPart(name string, u urls, rows int) {
 		}
 		lat.SetLatency(50 * time.Millisecond)
 		add("first_row_ms", float64(firstRow(ctx, mustRunner(celonis.Plugin, config(u.Lat))).Milliseconds()), "")
-	case "export", "export_free_mem_off", "export_free_mem_off_gogc100", "make_export", "make_export_gogc100":
+	case "export", "export" + madvDontNeed, "export_free_mem_off", "export_free_mem_off_gogc100", "make_export", "make_export_gogc100":
 		if strings.Contains(name, "free_mem_off") {
 			os.Setenv("STEAMPIPE_FREE_MEM_INTERVAL", "0") // read by each query
 		}
