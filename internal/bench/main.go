@@ -161,10 +161,10 @@ func main() {
 	// 328 MiB, see steampipeCacheMb) as live heap and so lets as much garbage
 	// build up between collections: what the SDK's setting costs in speed,
 	// and what turning it off costs in memory. And with the runtime's default
-	// MADV_DONTNEED, which makes the rows after each of the SDK's
-	// debug.FreeOSMemory() calls fault in again the pages it handed back. Make's audit log never frees
-	// memory (the SDK runs matrix queries on a copy of the query data that
-	// lacks the interval).
+	// MADV_DONTNEED, with which the rows after each of the SDK's
+	// debug.FreeOSMemory() calls fault in again the pages it handed back.
+	// Make's audit log never frees memory (the SDK runs matrix queries on a
+	// copy of the query data that lacks the interval).
 	for _, e := range []struct{ part, note string }{
 		{"export", fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d", *freeMem)},
 		{"export_free_mem_off", "celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=0"},
@@ -209,7 +209,6 @@ func main() {
 	}
 }
 
-// runChildPart runs one part in a new process and returns its figures.
 // madvDontNeed ends the names of parts run with the Go runtime's default
 // way of handing freed memory back to Linux (GODEBUG=madvdontneed=1)
 // instead of the plugin binary's MADV_FREE (the Makefile's LDFLAGS).
@@ -231,6 +230,7 @@ func buildGodebug() string {
 	return ""
 }
 
+// runChildPart runs one part in a new process and returns its figures.
 func runChildPart(name string, u urls) []figure {
 	self, err := os.Executable()
 	if err != nil {

@@ -115,7 +115,7 @@ func (r *Runner) Execute(ctx context.Context, q Query, fn func(Row) error) error
 	for {
 		resp, err := stream.Recv()
 		if err != nil {
-			return scanError(err)
+			return connError{err}
 		}
 		if resp == nil {
 			break
@@ -136,14 +136,14 @@ func (r *Runner) Execute(ctx context.Context, q Query, fn func(Row) error) error
 	// stream that carries it) on failure.
 	resp, err := stream.Recv()
 	if err != nil {
-		return scanError(err)
+		return connError{err}
 	}
 	if resp != nil {
 		return fmt.Errorf("plugin sent a row after the end of the results")
 	}
 	cancel()
 	if _, err := stream.Recv(); err != nil && !errors.Is(err, context.Canceled) {
-		return scanError(err)
+		return connError{err}
 	}
 	// The SDK may end the rows cleanly although the scan failed (see
 	// package scanerr): what the table reported still fails the scan.
@@ -158,8 +158,6 @@ type connError struct{ err error }
 
 func (e connError) Error() string { return strings.TrimPrefix(e.err.Error(), Connection+": ") }
 func (e connError) Unwrap() error { return e.err }
-
-func scanError(err error) error { return connError{err} }
 
 // Row is one result row by column name.
 type Row map[string]*proto.Column
