@@ -98,8 +98,9 @@ func main() {
 	year := 365 * 24 * time.Hour
 	yearAgo := time.Now().Add(-year)
 
-	fmt.Fprintf(os.Stderr, "bench: %d CPUs, %s, %s/%s, %d-row scans, STEAMPIPE_FREE_MEM_INTERVAL=%d, GODEBUG default %q; the sandboxes run in child processes, each part in a process of its own\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, *bigScan, *freeMem, buildGodebug())
-	if !strings.Contains(buildGodebug(), "madvdontneed=0") {
+	godebug := buildGodebug()
+	fmt.Fprintf(os.Stderr, "bench: %d CPUs, %s, %s/%s, %d-row scans, STEAMPIPE_FREE_MEM_INTERVAL=%d, GODEBUG default %q; the sandboxes run in child processes, each part in a process of its own\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, *bigScan, *freeMem, godebug)
+	if !strings.Contains(godebug, "madvdontneed=0") {
 		fmt.Fprintln(os.Stderr, "bench: built without the plugin binary's GODEBUG default (madvdontneed=0): the figures are not the plugin's as make build builds it; run make bench")
 	}
 	u := urls{
