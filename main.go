@@ -25,5 +25,9 @@ func main() {
 	// (see celonis.GCPercent). The commands above keep Go's default: their
 	// query cache is the least the SDK takes, so there is little to gain.
 	celonis.SetGCPercent()
+	// And run Go on one CPU while only Celonis Platform tables scan with
+	// the SDK's memory interval on, unless GOMAXPROCS is set (see
+	// celonis.EnableOneCPU).
+	celonis.EnableOneCPU()
 	plugin.Serve(&plugin.ServeOpts{PluginFunc: celonis.Plugin})
 }

@@ -3,6 +3,7 @@ package celonis
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -42,8 +43,19 @@ const (
 // method; extra is appended to the connection block.
 func newEnv(t *testing.T, o sandbox.CelonisOptions, a auth, extra string) *env {
 	t.Helper()
+	return newWrappedEnv(t, o, a, extra, nil)
+}
+
+// newWrappedEnv is newEnv with the sandbox's handler wrapped by wrap, if
+// given, to watch or hold its requests.
+func newWrappedEnv(t *testing.T, o sandbox.CelonisOptions, a auth, extra string, wrap func(http.Handler) http.Handler) *env {
+	t.Helper()
 	api := sandbox.NewCelonis(o)
-	srv, err := sandbox.Serve(api, "")
+	var h http.Handler = api
+	if wrap != nil {
+		h = wrap(api)
+	}
+	srv, err := sandbox.Serve(h, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,8 @@ func Plugin(ctx context.Context) *plugin.Plugin {
 	}
 }
 
-// tableMap holds every table of both products.
+// tableMap holds every table of both products. Their list functions say
+// which CPUs they want (see EnableOneCPU).
 func tableMap(ctx context.Context) map[string]*plugin.Table {
 	tables := map[string]*plugin.Table{
 		"celonis_audit_log":             tableCelonisAuditLog(ctx),
@@ -51,7 +52,11 @@ func tableMap(ctx context.Context) map[string]*plugin.Table {
 		"celonis_studio_adoption_event": tableCelonisStudioAdoptionEvent(ctx),
 		"celonis_team_member":           tableCelonisTeamMember(ctx),
 	}
+	for _, t := range tables {
+		t.List.Hydrate = OnOneCPU(t.List.Hydrate)
+	}
 	for name, t := range maketables.Tables(ctx) {
+		t.List.Hydrate = OnAllCPUs(t.List.Hydrate)
 		tables[name] = t
 	}
 	return tables

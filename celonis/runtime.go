@@ -1,8 +1,13 @@
 package celonis
 
 import (
+	"context"
 	"os"
 	"runtime/debug"
+
+	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/onecpu"
 )
 
 // GCPercent is the garbage collector's target (GOGC) the plugin runs with
@@ -28,4 +33,46 @@ func SetGCPercent() bool {
 	}
 	debug.SetGCPercent(GCPercent)
 	return true
+}
+
+// EnableOneCPU lets the Celonis Platform tables run the process on one CPU
+// while they are the only list calls running and the SDK frees memory
+// during them (see internal/onecpu), unless GOMAXPROCS is set in the
+// environment; it reports whether it did. The plugin's main calls it
+// under Steampipe.
+func EnableOneCPU() bool { return onecpu.Enable() }
+
+// OnOneCPU wraps the list function of a Celonis Platform table: while it
+// runs, with the SDK's STEAMPIPE_FREE_MEM_INTERVAL on and no other kind of
+// list call running, the process runs Go on one CPU (once EnableOneCPU has
+// been called). With the interval on, the SDK's debug.FreeOSMemory()
+// every 100 rows bounds the scan, and one CPU does it faster than two.
+func OnOneCPU(list plugin.HydrateFunc) plugin.HydrateFunc {
+	return func(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData) (any, error) {
+		return listing(ctx, plugin.GetFreeMemInterval() > 0, func() (any, error) { return list(ctx, d, h) })
+	}
+}
+
+// OnAllCPUs wraps the list function of a Make table: while it runs, the
+// process keeps every CPU. The SDK never frees memory during Make's list
+// calls (it runs them per organization on a copy of the query data that
+// lacks the interval, v5.14.1), so they are bound by CPU alone.
+func OnAllCPUs(list plugin.HydrateFunc) plugin.HydrateFunc {
+	return func(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData) (any, error) {
+		return listing(ctx, false, func() (any, error) { return list(ctx, d, h) })
+	}
+}
+
+// listing registers a list call with internal/onecpu while it runs, or
+// until its query ends: the SDK can leave a list call blocked in
+// StreamListItem once the query is gone (README, "Known SDK
+// limitations"), and such a call must not keep the process on one CPU.
+func listing(ctx context.Context, forced bool, list func() (any, error)) (any, error) {
+	end := onecpu.Begin(forced)
+	stop := context.AfterFunc(ctx, end)
+	defer func() {
+		stop()
+		end()
+	}()
+	return list()
 }

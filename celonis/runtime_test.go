@@ -1,9 +1,23 @@
 package celonis
 
 import (
+	"context"
+	"fmt"
+	"net/http"
 	"os"
+	"runtime"
 	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
+
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/inproc"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/onecpu"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/sandbox"
 )
 
 // TestSetGCPercent: the plugin's target applies only where the environment
@@ -26,5 +40,189 @@ func TestSetGCPercent(t *testing.T) {
 	}
 	if got := debug.SetGCPercent(100); got != GCPercent {
 		t.Errorf("the target is %d, want %d", got, GCPercent)
+	}
+}
+
+// oneCPUEnabled enables the one-CPU mode for the test, as the plugin's
+// main does, with neither GOMAXPROCS nor the SDK's interval set in the
+// environment (the SDK's default, 100 rows), and returns the runtime's
+// default number of CPUs, which must be more than one for the mode to show.
+func oneCPUEnabled(t *testing.T) int {
+	t.Helper()
+	procs := runtime.GOMAXPROCS(0)
+	if procs < 2 {
+		t.Skipf("GOMAXPROCS is %d: one CPU already", procs)
+	}
+	for _, v := range []string{"GOMAXPROCS", "STEAMPIPE_FREE_MEM_INTERVAL"} {
+		t.Setenv(v, "") // restored after the test
+		os.Unsetenv(v)
+	}
+	if !EnableOneCPU() {
+		t.Fatal("EnableOneCPU refused although GOMAXPROCS is not set")
+	}
+	t.Cleanup(onecpu.Disable)
+	return procs
+}
+
+// TestOneCPUWhileThePlatformScans drives the tables through the SDK with
+// the one-CPU mode enabled, as the plugin's main does, and reads
+// GOMAXPROCS in the sandboxes as each list request arrives: a Celonis
+// Platform scan alone runs on one CPU while the SDK's memory interval is
+// on; a Make scan beside it gives the process every CPU for as long as it
+// runs; with the interval at 0 a Celonis scan keeps every CPU too; and
+// every CPU is back after each scan.
+func TestOneCPUWhileThePlatformScans(t *testing.T) {
+	procs := oneCPUEnabled(t)
+
+	// seen records GOMAXPROCS at each list request of a sandbox; hold, when
+	// set, holds the Celonis sandbox's second audit request until it is
+	// closed, after closing held.
+	type seen struct {
+		sync.Mutex
+		procs []int
+	}
+	var platform, mk seen
+	var hold, held chan struct{}
+	var audits atomic.Int32
+	watch := func(s *seen, prefix string, holdSecond bool) func(http.Handler) http.Handler {
+		return func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasPrefix(r.URL.Path, prefix) {
+					s.Lock()
+					s.procs = append(s.procs, runtime.GOMAXPROCS(0))
+					s.Unlock()
+					if holdSecond && hold != nil && audits.Add(1) == 2 {
+						close(held)
+						<-hold
+					}
+				}
+				h.ServeHTTP(w, r)
+			})
+		}
+	}
+	take := func(s *seen) []int {
+		s.Lock()
+		defer s.Unlock()
+		p := s.procs
+		s.procs = nil
+		return p
+	}
+	all := func(step string, got []int, want int) {
+		t.Helper()
+		if len(got) == 0 {
+			t.Errorf("%s: no list request", step)
+		}
+		for i, p := range got {
+			if p != want {
+				t.Errorf("%s: request %d of %d saw GOMAXPROCS %d, want %d (%v)", step, i+1, len(got), p, want, got)
+				return
+			}
+		}
+	}
+	back := func(step string) {
+		t.Helper()
+		if got := runtime.GOMAXPROCS(0); got != procs || onecpu.OnOneCPU() {
+			t.Errorf("%s: GOMAXPROCS %d (one-CPU mode %v), want %d", step, got, onecpu.OnOneCPU(), procs)
+		}
+	}
+
+	const makeToken = "make-token-for-the-cpu-test"
+	makeAPI := sandbox.NewMake(sandbox.MakeOptions{Token: makeToken})
+	makeSrv, err := sandbox.Serve(watch(&mk, "/api/v2/audit-logs/", false)(makeAPI), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(makeSrv.Close)
+	extra := fmt.Sprintf("make_url = %q\nmake_api_token = %q\nmake_organization_ids = [11]\n", makeSrv.URL, makeToken)
+	e := newWrappedEnv(t, sandbox.CelonisOptions{AuditEvents: 1000}, appKey, extra, watch(&platform, "/log/api/external/", true))
+	auditLog := inproc.Query{Table: "celonis_audit_log", Columns: []string{"timestamp", "event"}}
+
+	// A Celonis Platform scan alone: one CPU.
+	if rows := e.mustQuery(auditLog); len(rows) != 1000 {
+		t.Fatalf("celonis_audit_log: %d rows, want 1000", len(rows))
+	}
+	all("celonis_audit_log alone", take(&platform), 1)
+	back("after celonis_audit_log")
+
+	// A Make scan while a Celonis Platform scan is held at its second
+	// page: every CPU while Make's list call runs, one CPU again after it.
+	hold, held = make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		rows, err := e.query(auditLog)
+		if err == nil && len(rows) != 1000 {
+			err = fmt.Errorf("%d rows, want 1000", len(rows))
+		}
+		done <- err
+	}()
+	select {
+	case <-held:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the Celonis Platform scan did not reach its second page")
+	}
+	if !onecpu.OnOneCPU() {
+		t.Error("one CPU not set while the Celonis Platform scan ran alone")
+	}
+	if rows := e.mustQuery(inproc.Query{Table: "celonis_make_audit_log", Columns: []string{"uuid"}}); len(rows) == 0 {
+		t.Fatal("celonis_make_audit_log: no rows")
+	}
+	all("celonis_make_audit_log beside celonis_audit_log", take(&mk), procs)
+	if !onecpu.OnOneCPU() {
+		t.Error("one CPU not set again once the Make scan ended and the Celonis Platform scan ran on alone")
+	}
+	close(hold)
+	if err := <-done; err != nil {
+		t.Fatalf("celonis_audit_log beside celonis_make_audit_log: %v", err)
+	}
+	if got := take(&platform); len(got) < 3 || got[0] != 1 || got[len(got)-1] != 1 {
+		t.Errorf("celonis_audit_log beside celonis_make_audit_log saw GOMAXPROCS %v, want 1 before and after the Make scan", got)
+	}
+	back("after both")
+
+	// The interval at 0: the SDK frees no memory, so every CPU.
+	hold = nil
+	t.Setenv("STEAMPIPE_FREE_MEM_INTERVAL", "0")
+	if rows := e.mustQuery(auditLog); len(rows) != 1000 {
+		t.Fatalf("celonis_audit_log with the interval at 0: %d rows, want 1000", len(rows))
+	}
+	all("celonis_audit_log with the interval at 0", take(&platform), procs)
+	back("after celonis_audit_log with the interval at 0")
+}
+
+// TestOneCPUEndsWithTheQuery: a list call still running when its query is
+// cancelled (the SDK can leave one blocked for good) gives up its hold on
+// one CPU with the query.
+func TestOneCPUEndsWithTheQuery(t *testing.T) {
+	procs := oneCPUEnabled(t)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	running, release := make(chan struct{}), make(chan struct{})
+	done := make(chan struct{})
+	list := OnOneCPU(func(context.Context, *plugin.QueryData, *plugin.HydrateData) (any, error) {
+		close(running)
+		<-release // blocked, as in the SDK's StreamListItem
+		return nil, nil
+	})
+	go func() {
+		defer close(done)
+		list(ctx, &plugin.QueryData{}, nil)
+	}()
+	<-running
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Errorf("GOMAXPROCS %d while the list call runs, want 1", got)
+	}
+	cancel()
+	deadline := time.Now().Add(10 * time.Second)
+	for onecpu.OnOneCPU() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := runtime.GOMAXPROCS(0); got != procs || onecpu.OnOneCPU() {
+		t.Errorf("GOMAXPROCS %d after the query was cancelled, the list call still blocked; want %d", got, procs)
+	}
+	close(release)
+	<-done
+	if got := runtime.GOMAXPROCS(0); got != procs {
+		t.Errorf("GOMAXPROCS %d after the list call returned, want %d", got, procs)
 	}
 }

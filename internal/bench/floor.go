@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
@@ -78,10 +79,15 @@ func withFloor(tables ...string) plugin.PluginFunc {
 
 // listing is real's list config (its key columns: the same quals reach the
 // twin's list call, and the capture's scan pushes them down as the real
-// one does) with hydrate as its list call.
+// one does) with hydrate as its list call, which asks for the CPUs the
+// real table's asks for (celonis.OnOneCPU, celonis.OnAllCPUs): a floor
+// runs as the table it stands in for.
 func listing(real *plugin.Table, hydrate plugin.HydrateFunc) *plugin.ListConfig {
 	l := *real.List
-	l.Hydrate = hydrate
+	l.Hydrate = celonis.OnOneCPU(hydrate)
+	if strings.HasPrefix(real.Name, "celonis_make_") {
+		l.Hydrate = celonis.OnAllCPUs(hydrate)
+	}
 	return &l
 }
 

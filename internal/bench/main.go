@@ -164,17 +164,17 @@ func main() {
 	// and what turning it off costs in memory. And with the runtime's default
 	// MADV_DONTNEED, with which the rows after each of the SDK's
 	// debug.FreeOSMemory() calls fault in again the pages it handed back.
-	// And on one CPU (GOMAXPROCS=1), where the calls' collections have no
-	// other CPU to stop and mark on, and their madvise calls interrupt it
-	// less to flush its TLB: with the SDK's interval, on this project's
-	// 2-CPU VM, that is worth more to a Celonis scan than the second CPU.
-	// Make's audit log never frees memory (the SDK runs matrix queries on a
-	// copy of the query data that lacks the interval): it needs both.
+	// And with the plugin's one-CPU mode off (GOMAXPROCS set in the
+	// environment to every CPU): with the SDK's interval the Celonis scan
+	// then runs on every CPU, whose collections stop and wake the others.
+	// And Make's audit log on one CPU: it never frees memory (the SDK runs
+	// matrix queries on a copy of the query data that lacks the interval),
+	// so it needs every CPU, which the plugin leaves it.
 	for _, e := range []struct{ part, note string }{
 		{"export", fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d", *freeMem)},
 		{"export_free_mem_off", "celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=0"},
 		{"export" + madvDontNeed, fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d and GODEBUG=madvdontneed=1 (the Go runtime's default)", *freeMem)},
-		{"export" + oneProc, fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d and GOMAXPROCS=1", *freeMem)},
+		{"export" + allProcs, fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d and GOMAXPROCS=%d (every CPU: the plugin's one-CPU mode off)", *freeMem, runtime.NumCPU())},
 		{"export_free_mem_off_gogc100", "celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=0 and GOGC=100"},
 		{"make_export", "celonis_make_audit_log (every column but details), which never frees memory"},
 		{"make_export" + oneProc, "celonis_make_audit_log with GOMAXPROCS=1"},
@@ -187,8 +187,13 @@ func main() {
 	// The 30-day range, pairs times (one run read from 2.6 to 3.4 on this
 	// shared machine): the median of each ratio, and the most requests a
 	// second of any run. Then the same with the SDK's setting off, which
-	// shows what its debug.FreeOSMemory every 100 rows costs the range.
-	for _, v := range []struct{ part, suffix string }{{"parallel", ""}, {"parallel_free_mem_off", "_free_mem_off"}} {
+	// shows what its debug.FreeOSMemory every 100 rows costs the range, and
+	// with the plugin's one-CPU mode off.
+	for _, v := range []struct{ part, suffix, note string }{
+		{"parallel", "", ""},
+		{"parallel" + allProcs, allProcs, fmt.Sprintf("; GOMAXPROCS=%d (every CPU: the plugin's one-CPU mode off)", runtime.NumCPU())},
+		{"parallel_free_mem_off", "_free_mem_off", "; STEAMPIPE_FREE_MEM_INTERVAL=0"},
+	} {
 		runs := map[string][]float64{}
 		notes := map[string]string{}
 		for i := 0; i < pairs; i++ {
@@ -197,10 +202,7 @@ func main() {
 				runs[name], notes[name] = append(runs[name], got[name].Value), got[name].Note
 			}
 		}
-		off := ""
-		if v.suffix != "" {
-			off = "; STEAMPIPE_FREE_MEM_INTERVAL=0"
-		}
+		off := v.note
 		for _, name := range []string{"parallel_speedup", "parallel_sdk_bound", "parallel_http_bound"} {
 			vals := runs[name]
 			m := median(vals) // sorts vals
@@ -224,6 +226,11 @@ const madvDontNeed = "_madvdontneed"
 // oneProc ends the names of parts run with GOMAXPROCS=1: the Go runtime
 // on one CPU, as Steampipe's environment can set it for its plugins.
 const oneProc = "_gomaxprocs1"
+
+// allProcs ends the names of parts run with GOMAXPROCS set to every CPU:
+// the runtime's default number, set in the environment, which turns the
+// plugin's one-CPU mode off (celonis.EnableOneCPU).
+const allProcs = "_all_cpus"
 
 // buildGodebug is the GODEBUG default compiled into this program
 // (runtime.godebugDefault), which make bench sets as make build sets the
@@ -256,6 +263,8 @@ func runChildPart(name string, u urls) []figure {
 		cmd.Env = append(os.Environ(), "GODEBUG="+strings.TrimPrefix(os.Getenv("GODEBUG")+",madvdontneed=1", ","))
 	case strings.HasSuffix(name, oneProc):
 		cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	case strings.HasSuffix(name, allProcs):
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(runtime.NumCPU()))
 	}
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -358,8 +367,9 @@ func runPart(name string, u urls, rows int) {
 	big, lat := &remote{URL: u.Big}, &remote{URL: u.Lat}
 	if name != "query" && name != "sdk_scan" {
 		// As the plugin's main does under Steampipe. The query command, and
-		// the SDK scan it is compared with, keep Go's default.
+		// the SDK scan it is compared with, keep Go's defaults.
 		celonis.SetGCPercent()
+		celonis.EnableOneCPU()
 	}
 	switch name {
 	case "floor":
@@ -444,7 +454,7 @@ func runPart(name string, u urls, rows int) {
 		}
 		lat.SetLatency(50 * time.Millisecond)
 		add("first_row_ms", float64(firstRow(ctx, mustRunner(celonis.Plugin, config(u.Lat))).Milliseconds()), "")
-	case "export", "export" + madvDontNeed, "export" + oneProc, "export_free_mem_off", "export_free_mem_off_gogc100",
+	case "export", "export" + madvDontNeed, "export" + allProcs, "export_free_mem_off", "export_free_mem_off_gogc100",
 		"make_export", "make_export" + oneProc, "make_export_gogc100":
 		if strings.Contains(name, "free_mem_off") {
 			os.Setenv("STEAMPIPE_FREE_MEM_INTERVAL", "0") // read by each query
@@ -461,7 +471,7 @@ func runPart(name string, u urls, rows int) {
 		base := peakRSSMiB()
 		add("export_rows_per_s", fullScan(ctx, r, table, cols, rows), "")
 		add("export_peak_rss_mib", peakRSSMiB(), fmt.Sprintf("%.0f MiB before the scan", base))
-	case "parallel", "parallel_free_mem_off":
+	case "parallel", "parallel" + allProcs, "parallel_free_mem_off":
 		// A 30-day range at 50 ms a response, the plugin's rate limit at 100
 		// requests a second, against the raw sequential loop.
 		if name == "parallel_free_mem_off" {
