@@ -48,9 +48,7 @@ func EnableOneCPU() bool { return onecpu.Enable() }
 // been called). With the interval on, the SDK's debug.FreeOSMemory()
 // every 100 rows bounds the scan, and one CPU does it faster than two.
 func OnOneCPU(list plugin.HydrateFunc) plugin.HydrateFunc {
-	return func(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData) (any, error) {
-		return listing(ctx, plugin.GetFreeMemInterval() > 0, func() (any, error) { return list(ctx, d, h) })
-	}
+	return registered(list, func() bool { return plugin.GetFreeMemInterval() > 0 })
 }
 
 // OnAllCPUs wraps the list function of a Make table: while it runs, the
@@ -58,21 +56,22 @@ func OnOneCPU(list plugin.HydrateFunc) plugin.HydrateFunc {
 // calls (it runs them per organization on a copy of the query data that
 // lacks the interval, v5.14.1), so they are bound by CPU alone.
 func OnAllCPUs(list plugin.HydrateFunc) plugin.HydrateFunc {
-	return func(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData) (any, error) {
-		return listing(ctx, false, func() (any, error) { return list(ctx, d, h) })
-	}
+	return registered(list, func() bool { return false })
 }
 
-// listing registers a list call with internal/onecpu while it runs, or
-// until its query ends: the SDK can leave a list call blocked in
-// StreamListItem once the query is gone (README, "Known SDK
+// registered wraps list so that each call is registered with
+// internal/onecpu (forced says whether the SDK frees memory during it)
+// while it runs, or until its query ends: the SDK can leave a list call
+// blocked in StreamListItem once the query is gone (README, "Known SDK
 // limitations"), and such a call must not keep the process on one CPU.
-func listing(ctx context.Context, forced bool, list func() (any, error)) (any, error) {
-	end := onecpu.Begin(forced)
-	stop := context.AfterFunc(ctx, end)
-	defer func() {
-		stop()
-		end()
-	}()
-	return list()
+func registered(list plugin.HydrateFunc, forced func() bool) plugin.HydrateFunc {
+	return func(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData) (any, error) {
+		end := onecpu.Begin(forced())
+		stop := context.AfterFunc(ctx, end)
+		defer func() {
+			stop()
+			end()
+		}()
+		return list(ctx, d, h)
+	}
 }

@@ -202,13 +202,12 @@ func main() {
 				runs[name], notes[name] = append(runs[name], got[name].Value), got[name].Note
 			}
 		}
-		off := v.note
 		for _, name := range []string{"parallel_speedup", "parallel_sdk_bound", "parallel_http_bound"} {
 			vals := runs[name]
 			m := median(vals) // sorts vals
-			record(name+v.suffix, m, fmt.Sprintf("median of %d runs (%.2f-%.2f)%s; the last: %s", pairs, vals[0], vals[len(vals)-1], off, notes[name]))
+			record(name+v.suffix, m, fmt.Sprintf("median of %d runs (%.2f-%.2f)%s; the last: %s", pairs, vals[0], vals[len(vals)-1], v.note, notes[name]))
 		}
-		record("max_rps_observed"+v.suffix, slices.Max(runs["max_rps_observed"]), fmt.Sprintf("most list requests the sandbox saw in one second, in any of the %d runs%s", pairs, off))
+		record("max_rps_observed"+v.suffix, slices.Max(runs["max_rps_observed"]), fmt.Sprintf("most list requests the sandbox saw in one second, in any of the %d runs%s", pairs, v.note))
 	}
 	record("rate_limit_rps", got["rate_limit_rps"].Value, got["rate_limit_rps"].Note)
 
