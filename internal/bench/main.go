@@ -184,6 +184,23 @@ func main() {
 		record(e.part+"_rows_per_s", got["export_rows_per_s"].Value, fmt.Sprintf("select of %d rows, Steampipe's default query cache (off): %s", *bigScan, e.note))
 		record(e.part+"_peak_rss_mib", got["export_peak_rss_mib"].Value, "the process's peak resident memory (VmHWM) over the same scan; "+got["export_peak_rss_mib"].Note)
 	}
+	// The same export from the plugin's own binary over gRPC, as Steampipe
+	// runs it (make bench builds it first): the rows then cross a process
+	// boundary, and the plugin process does the gRPC work the in-process
+	// path leaves out. With the one-CPU mode, and with it off.
+	if os.Getenv(pluginEnv) == "" {
+		fmt.Fprintf(os.Stderr, "bench: %s is not set, so the gRPC parts do not run (make bench sets it to the plugin it builds)\n", pluginEnv)
+	} else {
+		for _, e := range []struct{ part, note string }{
+			{"grpc", fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d", *freeMem)},
+			{"grpc" + allProcs, fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d and GOMAXPROCS=%d (every CPU: the plugin's one-CPU mode off)", *freeMem, runtime.NumCPU())},
+		} {
+			part(e.part)
+			record(e.part+"_rows_per_s", got["grpc_rows_per_s"].Value, fmt.Sprintf("select of %d rows from the plugin's binary over gRPC: %s", *bigScan, e.note))
+			record(e.part+"_cpu_s", got["grpc_cpu_s"].Value, "CPU time of the plugin process over the same scan (user and system)")
+			record(e.part+"_peak_rss_mib", got["grpc_peak_rss_mib"].Value, "the plugin process's peak resident memory (VmHWM) over the same scan; "+got["grpc_peak_rss_mib"].Note)
+		}
+	}
 	// The 30-day range, pairs times (one run read from 2.6 to 3.4 on this
 	// shared machine): the median of each ratio, and the most requests a
 	// second of any run. Then the same with the SDK's setting off, which
@@ -364,7 +381,7 @@ func runPart(name string, u urls, rows int) {
 	var out []figure
 	add := func(n string, v float64, note string) { out = append(out, figure{n, v, note}) }
 	big, lat := &remote{URL: u.Big}, &remote{URL: u.Lat}
-	if name != "query" && name != "sdk_scan" {
+	if name != "query" && name != "sdk_scan" && !strings.HasPrefix(name, "grpc") {
 		// As the plugin's main does under Steampipe. The query command, and
 		// the SDK scan it is compared with, keep Go's defaults.
 		celonis.SetGCPercent()
@@ -514,6 +531,20 @@ func runPart(name string, u urls, rows int) {
 		add("parallel_http_bound", drp.Seconds()/dh.Seconds(), fmt.Sprintf("raw sequential %s, the SDK floor %s streaming the same rows while it makes the plugin's %d requests again, %d at once (bodies dropped, nothing decoded)", drp.Round(time.Millisecond), dh.Round(time.Millisecond), len(reqs), plugincfg.DefaultMaxConcurrency))
 		add("max_rps_observed", float64(maxPerSecond(reqs)), "most list requests the sandbox saw in one second")
 		add("rate_limit_rps", limitRPS, "the celonis_platform limiter, overridden as a limiter block would (fill rate a second)")
+	case "grpc", "grpc" + allProcs:
+		// The plugin's own binary, served and queried over gRPC as under
+		// Steampipe (see grpcScan); this process only receives the rows.
+		var env []string
+		if name != "grpc" {
+			env = append(env, fmt.Sprintf("GOMAXPROCS=%d", runtime.NumCPU()))
+		}
+		g := grpcScan(os.Getenv(pluginEnv), env, config(u.Big), "celonis_audit_log", auditCols, 10000)
+		if g.rows != rows {
+			fail("celonis_audit_log over gRPC returned %d rows, want %d", g.rows, rows)
+		}
+		add("grpc_rows_per_s", rate(g.rows, g.elapsed), "")
+		add("grpc_cpu_s", g.cpu.Seconds(), "")
+		add("grpc_peak_rss_mib", g.peakRSS, fmt.Sprintf("%.0f MiB before the scan", g.startRSS))
 	default:
 		fail("no part %q", name)
 	}
@@ -750,8 +781,12 @@ func median(v []float64) float64 {
 
 // peakRSSMiB is the process's peak resident memory so far (Linux: VmHWM in
 // /proc/self/status); 0 where that is not available.
-func peakRSSMiB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
+func peakRSSMiB() float64 { return procPeakRSS("self") }
+
+// procPeakRSS is a process's peak resident memory (VmHWM) in MiB: proc is
+// a pid or "self".
+func procPeakRSS(proc string) float64 {
+	b, err := os.ReadFile("/proc/" + proc + "/status")
 	if err != nil {
 		return 0
 	}
