@@ -194,6 +194,8 @@ func main() {
 		for _, e := range []struct{ part, note string }{
 			{"grpc", fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d", *freeMem)},
 			{"grpc" + allProcs, fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d and GOMAXPROCS=%d (every CPU: the plugin's one-CPU mode off)", *freeMem, runtime.NumCPU())},
+			{"make_grpc", "celonis_make_audit_log (every column but details), which keeps every CPU"},
+			{"make_grpc" + oneProc, "celonis_make_audit_log with GOMAXPROCS=1"},
 		} {
 			part(e.part)
 			record(e.part+"_rows_per_s", got["grpc_rows_per_s"].Value, fmt.Sprintf("select of %d rows from the plugin's binary over gRPC: %s", *bigScan, e.note))
@@ -381,7 +383,7 @@ func runPart(name string, u urls, rows int) {
 	var out []figure
 	add := func(n string, v float64, note string) { out = append(out, figure{n, v, note}) }
 	big, lat := &remote{URL: u.Big}, &remote{URL: u.Lat}
-	if name != "query" && name != "sdk_scan" && !strings.HasPrefix(name, "grpc") {
+	if name != "query" && name != "sdk_scan" && !strings.Contains(name, "grpc") {
 		// As the plugin's main does under Steampipe. The query command, and
 		// the SDK scan it is compared with, keep Go's defaults.
 		celonis.SetGCPercent()
@@ -531,16 +533,23 @@ func runPart(name string, u urls, rows int) {
 		add("parallel_http_bound", drp.Seconds()/dh.Seconds(), fmt.Sprintf("raw sequential %s, the SDK floor %s streaming the same rows while it makes the plugin's %d requests again, %d at once (bodies dropped, nothing decoded)", drp.Round(time.Millisecond), dh.Round(time.Millisecond), len(reqs), plugincfg.DefaultMaxConcurrency))
 		add("max_rps_observed", float64(maxPerSecond(reqs)), "most list requests the sandbox saw in one second")
 		add("rate_limit_rps", limitRPS, "the celonis_platform limiter, overridden as a limiter block would (fill rate a second)")
-	case "grpc", "grpc" + allProcs:
+	case "grpc", "grpc" + allProcs, "make_grpc", "make_grpc" + oneProc:
 		// The plugin's own binary, served and queried over gRPC as under
 		// Steampipe (see grpcScan); this process only receives the rows.
 		var env []string
-		if name != "grpc" {
+		switch {
+		case strings.HasSuffix(name, allProcs):
 			env = append(env, fmt.Sprintf("GOMAXPROCS=%d", runtime.NumCPU()))
+		case strings.HasSuffix(name, oneProc):
+			env = append(env, "GOMAXPROCS=1")
 		}
-		g := grpcScan(os.Getenv(pluginEnv), env, config(u.Big), "celonis_audit_log", auditCols, 10000)
+		table, cols, cfg := "celonis_audit_log", auditCols, config(u.Big)
+		if strings.HasPrefix(name, "make_") {
+			table, cols, cfg = "celonis_make_audit_log", makeCols, makeConfig(u.Make)
+		}
+		g := grpcScan(os.Getenv(pluginEnv), env, cfg, table, cols, 10000)
 		if g.rows != rows {
-			fail("celonis_audit_log over gRPC returned %d rows, want %d", g.rows, rows)
+			fail("%s over gRPC returned %d rows, want %d", table, g.rows, rows)
 		}
 		add("grpc_rows_per_s", rate(g.rows, g.elapsed), "")
 		add("grpc_cpu_s", g.cpu.Seconds(), "")
