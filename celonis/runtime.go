@@ -8,6 +8,7 @@ import (
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/onecpu"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 )
 
 // GCPercent is the garbage collector's target (GOGC) the plugin runs with
@@ -64,6 +65,11 @@ func OnAllCPUs(list plugin.HydrateFunc) plugin.HydrateFunc {
 // while it runs, or until its query ends: the SDK can leave a list call
 // blocked in StreamListItem once the query is gone (README, "Known SDK
 // limitations"), and such a call must not keep the process on one CPU.
+//
+// A call that fails streams a scanerr.Failed item before it returns its
+// error, so that the SDK cannot end the scan's rows before it has taken
+// the error (see package scanerr): under Steampipe a failed scan then
+// fails instead of ending short.
 func registered(list plugin.HydrateFunc, forced func() bool) plugin.HydrateFunc {
 	return func(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData) (any, error) {
 		end := onecpu.Begin(forced())
@@ -72,6 +78,12 @@ func registered(list plugin.HydrateFunc, forced func() bool) plugin.HydrateFunc 
 			stop()
 			end()
 		}()
-		return list(ctx, d, h)
+		item, err := list(ctx, d, h)
+		// As in the page handlers: once the query is cancelled or has its
+		// rows, the SDK's StreamListItem can block for ever (v5.14.1).
+		if err != nil && ctx.Err() == nil && d.RowsRemaining(ctx) > 0 {
+			d.StreamListItem(ctx, &scanerr.Failed{Err: err})
+		}
+		return item, err
 	}
 }

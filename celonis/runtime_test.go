@@ -3,6 +3,8 @@ package celonis
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"os"
 	"runtime"
@@ -14,10 +16,12 @@ import (
 	"time"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
+	"github.com/turbot/steampipe-plugin-sdk/v5/plugin/transform"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/inproc"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/onecpu"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/sandbox"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 )
 
 // TestSetGCPercent: the plugin's target applies only where the environment
@@ -224,5 +228,96 @@ func TestOneCPUEndsWithTheQuery(t *testing.T) {
 	<-done
 	if got := runtime.GOMAXPROCS(0); got != procs {
 		t.Errorf("GOMAXPROCS %d after the list call returned, want %d", got, procs)
+	}
+}
+
+// A failed list call streams a scanerr.Failed item after its rows (see
+// registered), and that item never becomes a row: the scan fails with
+// the API's error and shows only the rows read before it.
+func TestFailedListStreamsItsMarker(t *testing.T) {
+	api := sandbox.NewCelonis(sandbox.CelonisOptions{AuditEvents: 1000})
+	api.AddFault(sandbox.Fault{Kind: sandbox.FaultRespond, Path: "/log/", After: 2, Status: 400, Body: `{"message":"bad page"}`})
+	srv, err := sandbox.Serve(api, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	var mu sync.Mutex
+	var streamed []any
+	watched := func(ctx context.Context) *plugin.Plugin {
+		p := Plugin(ctx)
+		list := p.TableMap["celonis_audit_log"].List.Hydrate
+		p.TableMap["celonis_audit_log"].List.Hydrate = func(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData) (any, error) {
+			stream := d.StreamListItem
+			d.StreamListItem = func(ctx context.Context, items ...any) {
+				mu.Lock()
+				streamed = append(streamed, items...)
+				mu.Unlock()
+				stream(ctx, items...)
+			}
+			return list(ctx, d, h)
+		}
+		return p
+	}
+	r, err := inproc.New(watched, fmt.Sprintf("url = %q\napp_key = %q\n", srv.URL, api.Options().AppKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// Every column: each column's transform must hold the marker.
+	var cols []string
+	for _, c := range tableCelonisAuditLog(ctx).Columns {
+		cols = append(cols, c.Name)
+	}
+	rows, err := r.Collect(ctx, inproc.Query{Table: "celonis_audit_log", Columns: cols})
+	if err == nil || !strings.Contains(err.Error(), "HTTP 400") {
+		t.Fatalf("scan error %v, want the API's 400", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(streamed) == 0 {
+		t.Fatal("nothing streamed")
+	}
+	last, ok := streamed[len(streamed)-1].(*scanerr.Failed)
+	if !ok || last.Err == nil || !strings.Contains(last.Err.Error(), "HTTP 400") {
+		t.Fatalf("last streamed item %#v, want a scanerr.Failed with the 400", streamed[len(streamed)-1])
+	}
+	if want := len(streamed) - 1; len(rows) > want {
+		t.Errorf("%d rows from %d entries streamed: the marker became a row", len(rows), want)
+	}
+	for i, row := range rows {
+		if row["event"] == nil {
+			t.Errorf("row %d has no event: %v", i, row)
+		}
+	}
+}
+
+// Every column a list call provides, in every table, holds a failed list
+// call's marker (scanerr.Hold), and at least one fails on it: the SDK
+// builds all of them for each item, so the marker can never become a row.
+func TestEveryTableHoldsTheFailedMarker(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the query is over: a holding transform fails at once
+	item := &scanerr.Failed{Err: fmt.Errorf("HTTP 400")}
+	log.SetOutput(io.Discard) // the SDK logs each transform's error
+	defer log.SetOutput(os.Stderr)
+	for name, tbl := range Plugin(context.Background()).TableMap {
+		failed := 0
+		for _, c := range tbl.Columns {
+			if c.Hydrate != nil || c.Transform == nil {
+				continue // not built from the list item, or the default (which reads nothing of a Failed)
+			}
+			v, err := c.Transform.Execute(ctx, &transform.TransformData{HydrateItem: item, ColumnName: c.Name})
+			switch {
+			case err != nil:
+				failed++
+			case v != nil:
+				t.Errorf("%s.%s: %v from the failed marker, want nothing", name, c.Name, v)
+			}
+		}
+		if failed == 0 {
+			t.Errorf("%s: no column holds the failed marker, so it would become a row", name)
+		}
 	}
 }

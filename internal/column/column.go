@@ -14,6 +14,7 @@ import (
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin/transform"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/scanerr"
 )
 
 // Field reads the exported field name (promoted fields included) of the
@@ -21,7 +22,10 @@ import (
 // does for a plain name: nil when the row has no such field.
 func Field(name string) *transform.ColumnTransforms {
 	var index sync.Map // reflect.Type -> []int; nil when the type has no such field
-	return transform.From(func(_ context.Context, d *transform.TransformData) (any, error) {
+	return transform.From(func(ctx context.Context, d *transform.TransformData) (any, error) {
+		if held, err := scanerr.Hold(ctx, d.HydrateItem); held {
+			return nil, err // a failed list call's marker: never a row
+		}
 		v := reflect.ValueOf(d.HydrateItem)
 		for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
 			if v.IsNil() {

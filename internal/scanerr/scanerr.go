@@ -1,10 +1,15 @@
 // Package scanerr carries a scan's failure past the SDK. In v5.14.1 the
 // SDK's streamRows selects between its error channel and the end-of-rows
 // marker and, when both are ready, may pick the end: the error is dropped
-// and the caller sees a clean, short result. Steampipe cannot be helped from
-// here, but an in-process caller (the tests, the `query` command) plants a
-// Sink in the scan's context, every list and hydrate function reports its
-// final error to it, and the caller fails the scan when the SDK did not.
+// and the caller sees a clean, short result. Two remedies:
+//   - An in-process caller (the tests, the `query` command) plants a Sink
+//     in the scan's context, every list and hydrate function reports its
+//     final error to it, and the caller fails the scan when the SDK did not.
+//   - Under Steampipe, a list call that fails streams a Failed item before
+//     it returns its error (celonis.registered). The SDK ends the rows only
+//     once every row it was handed is built, and a Failed item's row is not
+//     built until the query's context ends (Hold), which happens after
+//     streamRows has taken the error: the end cannot reach it first.
 package scanerr
 
 import (
@@ -61,4 +66,20 @@ func Final(ctx context.Context, err error) error {
 		return nil
 	}
 	return Report(ctx, err)
+}
+
+// Failed is the item a failed list call streams before it returns Err (see
+// the package comment). It never becomes a row: every column transform of
+// the plugin's tables holds it (Hold), and fails once the query is over.
+type Failed struct{ Err error }
+
+// Hold is what a column transform does first: for a Failed item (ok), wait
+// until the query's context ends, then fail with its error, so that the
+// SDK drops the row; for any other item, nothing.
+func Hold(ctx context.Context, item any) (ok bool, err error) {
+	if _, ok := item.(*Failed); !ok {
+		return false, nil
+	}
+	<-ctx.Done()
+	return true, ctx.Err()
 }
