@@ -90,7 +90,9 @@ func listCelonisAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.Hy
 
 //// TRANSFORM FUNCTIONS
 
-// auditEventKey is computed only when the column is selected.
+// auditEventKey is the event_key column. Like every column the list call
+// provides, the SDK (v5.14.1) computes it for every row whether the query
+// selects it or not (its query cache keeps whole rows).
 func auditEventKey(_ context.Context, d *transform.TransformData) (any, error) {
 	row, ok := d.HydrateItem.(*auditLogRow)
 	if !ok {

@@ -57,8 +57,10 @@ func Field(name string) *transform.ColumnTransforms {
 }
 
 // JSON reads a json.RawMessage field (JSON as the API sent it) as a JSON
-// column, null when absent or null. The text is made only for queries that
-// select the column: a scan of a few columns does not copy every entry.
+// column, null when absent or null, sharing the field's memory. The SDK
+// (v5.14.1) builds every column a list call provides for every row,
+// selected or not (its query cache keeps whole rows), so this runs for
+// each entry of every scan: it copies nothing itself.
 func JSON(name string) *transform.ColumnTransforms {
 	field := Field(name).Transforms[0].Transform
 	return transform.From(func(ctx context.Context, d *transform.TransformData) (any, error) {
