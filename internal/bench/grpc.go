@@ -27,11 +27,10 @@ type grpcResult struct {
 }
 
 // grpcScan scans table from the plugin's binary run as Steampipe runs it
-// (see grpchost), with env added to its environment: the plugin process
-// then also does the gRPC work of sending each row, which the in-process
-// path leaves out.
-func grpcScan(bin string, env []string, cfg string, table string, cols []string, limitRPS int) grpcResult {
-	p, err := grpchost.Start(bin, append([]string{"STEAMPIPE_LOG_LEVEL=ERROR"}, env...)...)
+// (see grpchost): the plugin process then also does the gRPC work of
+// sending each row, which the in-process path leaves out.
+func grpcScan(bin string, cfg string, table string, cols []string, limitRPS int) grpcResult {
+	p, err := grpchost.Start(bin, "STEAMPIPE_LOG_LEVEL=ERROR")
 	if err != nil {
 		fail("%v", err)
 	}
@@ -39,8 +38,7 @@ func grpcScan(bin string, env []string, cfg string, table string, cols []string,
 	if err := p.Configure(cfg, steampipeCacheMb); err != nil {
 		fail("over gRPC: %v", err)
 	}
-	if err := p.SetLimiters(&proto.RateLimiterDefinition{Name: "celonis_platform", FillRate: float32(limitRPS), BucketSize: int64(limitRPS),
-		Scope: []string{"connection"}, Where: "service = 'celonis_platform'"}); err != nil {
+	if err := p.SetLimiters(platformLimiter(limitRPS)); err != nil {
 		fail("limiter over gRPC: %v", err)
 	}
 	pid := strconv.Itoa(p.Pid)

@@ -536,18 +536,13 @@ func runPart(name string, u urls, rows int) {
 	case "grpc", "grpc" + allProcs, "make_grpc", "make_grpc" + oneProc:
 		// The plugin's own binary, served and queried over gRPC as under
 		// Steampipe (see grpcScan); this process only receives the rows.
-		var env []string
-		switch {
-		case strings.HasSuffix(name, allProcs):
-			env = append(env, fmt.Sprintf("GOMAXPROCS=%d", runtime.NumCPU()))
-		case strings.HasSuffix(name, oneProc):
-			env = append(env, "GOMAXPROCS=1")
-		}
+		// The plugin inherits this process's environment, with the
+		// GOMAXPROCS of the part's suffix (runChildPart).
 		table, cols, cfg := "celonis_audit_log", auditCols, config(u.Big)
 		if strings.HasPrefix(name, "make_") {
 			table, cols, cfg = "celonis_make_audit_log", makeCols, makeConfig(u.Make)
 		}
-		g := grpcScan(os.Getenv(pluginEnv), env, cfg, table, cols, 10000)
+		g := grpcScan(os.Getenv(pluginEnv), cfg, table, cols, 10000)
 		if g.rows != rows {
 			fail("%s over gRPC returned %d rows, want %d", table, g.rows, rows)
 		}
@@ -593,10 +588,16 @@ func mustRunner(p plugin.PluginFunc, cfg string) *inproc.Runner {
 // setLimit overrides the celonis_platform limiter, as a limiter block in
 // the plugin's config would.
 func setLimit(r *inproc.Runner, rps int) {
-	if err := r.SetLimiters(&proto.RateLimiterDefinition{Name: "celonis_platform", FillRate: float32(rps), BucketSize: int64(rps),
-		Scope: []string{"connection"}, Where: "service = 'celonis_platform'"}); err != nil {
+	if err := r.SetLimiters(platformLimiter(rps)); err != nil {
 		fail("limiter: %v", err)
 	}
+}
+
+// platformLimiter overrides the celonis_platform limiter as a limiter
+// block would: rps requests a second.
+func platformLimiter(rps int) *proto.RateLimiterDefinition {
+	return &proto.RateLimiterDefinition{Name: "celonis_platform", FillRate: float32(rps), BucketSize: int64(rps),
+		Scope: []string{"connection"}, Where: "service = 'celonis_platform'"}
 }
 
 func rate(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }

@@ -62,22 +62,7 @@ func Start(bin string, env ...string) (*Plugin, error) {
 // Configure sets the one connection (inproc.Connection) from HCL text, and
 // the query cache as Steampipe does: off, of cacheMb.
 func (p *Plugin) Configure(connectionHCL string, cacheMb int64) error {
-	res, err := p.stub.Stub.SetAllConnectionConfigs(&proto.SetAllConnectionConfigsRequest{
-		Configs: []*proto.ConnectionConfig{{
-			Connection: inproc.Connection, Plugin: "local/celonis", PluginShortName: "celonis", Config: connectionHCL,
-		}},
-		MaxCacheSizeMb: -1,
-	})
-	if err == nil && res.FailedConnections[inproc.Connection] != "" {
-		err = errors.New(res.FailedConnections[inproc.Connection])
-	}
-	if err != nil {
-		return fmt.Errorf("connection config: %w", err)
-	}
-	if _, err := p.stub.Stub.SetCacheOptions(&proto.SetCacheOptionsRequest{Enabled: false, MaxSizeMb: cacheMb}); err != nil {
-		return fmt.Errorf("cache options: %w", err)
-	}
-	return nil
+	return inproc.Configure(p.stub.Stub, connectionHCL, cacheMb)
 }
 
 // SetLimiters adds rate limiters or overrides the plugin's own by name, as

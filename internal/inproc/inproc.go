@@ -46,7 +46,23 @@ func New(pluginFunc plugin.PluginFunc, connectionHCL string) (*Runner, error) {
 // settings, 16,384 MB by default.
 func NewCacheSized(pluginFunc plugin.PluginFunc, connectionHCL string, cacheMb int64) (*Runner, error) {
 	s := plugin.Server(&plugin.ServeOpts{PluginFunc: pluginFunc})
-	res, err := s.SetAllConnectionConfigs(&proto.SetAllConnectionConfigsRequest{
+	if err := Configure(s, connectionHCL, cacheMb); err != nil {
+		return nil, err
+	}
+	return &Runner{server: s}, nil
+}
+
+// Configurer is a plugin to configure as Steampipe does: its server in this
+// process, or a gRPC client of one in another (internal/grpchost).
+type Configurer interface {
+	SetAllConnectionConfigs(*proto.SetAllConnectionConfigsRequest) (*proto.SetConnectionConfigResponse, error)
+	SetCacheOptions(*proto.SetCacheOptionsRequest) (*proto.SetCacheOptionsResponse, error)
+}
+
+// Configure sets the plugin's one connection (Connection) from HCL text,
+// and its query cache: off, of cacheMb.
+func Configure(c Configurer, connectionHCL string, cacheMb int64) error {
+	res, err := c.SetAllConnectionConfigs(&proto.SetAllConnectionConfigsRequest{
 		Configs: []*proto.ConnectionConfig{{
 			Connection: Connection, Plugin: "local/celonis", PluginShortName: "celonis", Config: connectionHCL,
 		}},
@@ -56,12 +72,12 @@ func NewCacheSized(pluginFunc plugin.PluginFunc, connectionHCL string, cacheMb i
 		err = errors.New(res.FailedConnections[Connection])
 	}
 	if err != nil {
-		return nil, fmt.Errorf("connection config: %w", err)
+		return fmt.Errorf("connection config: %w", err)
 	}
-	if _, err := s.SetCacheOptions(&proto.SetCacheOptionsRequest{Enabled: false, MaxSizeMb: cacheMb}); err != nil {
-		return nil, fmt.Errorf("cache options: %w", err)
+	if _, err := c.SetCacheOptions(&proto.SetCacheOptionsRequest{Enabled: false, MaxSizeMb: cacheMb}); err != nil {
+		return fmt.Errorf("cache options: %w", err)
 	}
-	return &Runner{server: s}, nil
+	return nil
 }
 
 // SetLimiters adds rate limiters or overrides the plugin's own by name, as
