@@ -132,6 +132,12 @@ func main() {
 	record("sdk_floor_ratio", got["sdk_floor_ratio"].Value, got["sdk_floor_ratio"].Note)
 	record("http_floor_ratio", got["http_floor_ratio"].Value, got["http_floor_ratio"].Note)
 	record("raw_ratio", got["raw_ratio"].Value, got["raw_ratio"].Note)
+	// What the plugin adds to the floor: its client's own work, and that
+	// work while the SDK forces a collection every 100 rows.
+	part("client")
+	for _, name := range []string{"sdk_floor_us_per_row", "client_us_per_row", "client_free_mem_us_per_row"} {
+		record(name, got[name].Value, got[name].Note)
+	}
 	record("sql_overhead_ratio", median(overheads), fmt.Sprintf("median of %d pairs of processes: query jsonl %.0f rows/s, SDK path %.0f rows/s (medians)", pairs, median(queries), median(sdks)))
 	for _, name := range []string{"make_sdk_floor_ratio", "make_http_floor_ratio"} {
 		record(name, got[name].Value, got[name].Note)
@@ -145,17 +151,32 @@ func main() {
 	}
 	// The SDK frees OS memory before it streams a query's first row too; the
 	// same part with that off shows its share.
-	for _, f := range []struct{ part, figure, note string }{
-		{"first", "first_row_ms", "median of 5 processes at 50 ms a response (app key: no token request)"},
-		{"first_free_mem_off", "first_row_free_mem_off_ms", "the same with STEAMPIPE_FREE_MEM_INTERVAL=0: the SDK's debug.FreeOSMemory before the first row is the difference"},
+	// Each is split at the sandbox's log of the first list request: before
+	// it arrived (the SDK's query setup and the plugin's), the API's time
+	// (50 ms and the page), and after its page was ready (the transfer,
+	// decoding, and the SDK's work on the first row).
+	firstFigures := []struct{ name, note string }{
+		{"first_row_ms", "median of 5 processes at 50 ms a response (app key: no token request)"},
+		{"first_row_before_request_ms", "of which: from the query's start until the first list request reached the sandbox (median of the same 5)"},
+		{"first_row_api_ms", "of which: from the request's arrival until its page was ready to send (50 ms of latency and the sandbox's page)"},
+		{"first_row_after_response_ms", "of which: from the page being ready until the first row (the transfer, decoding and the SDK's work on the first row)"},
+	}
+	for _, v := range []struct{ part, suffix, note string }{
+		{"first", "", ""},
+		{"first_free_mem_off", "_free_mem_off", "; STEAMPIPE_FREE_MEM_INTERVAL=0: the SDK's debug.FreeOSMemory before the first row is the difference"},
 	} {
-		var firsts []float64
+		runs := map[string][]float64{}
 		for i := 0; i < 5; i++ {
-			part(f.part)
-			firsts = append(firsts, got["first_row_ms"].Value)
+			part(v.part)
+			for _, f := range firstFigures {
+				runs[f.name] = append(runs[f.name], got[f.name].Value)
+			}
 		}
-		m := median(firsts) // sorts firsts
-		record(f.figure, m, fmt.Sprintf("%s; min %.0f, max %.0f", f.note, firsts[0], firsts[len(firsts)-1]))
+		for _, f := range firstFigures {
+			vals := runs[f.name]
+			m := median(vals) // sorts vals
+			record(strings.TrimSuffix(f.name, "_ms")+v.suffix+"_ms", m, fmt.Sprintf("%s; min %.1f, max %.1f%s", f.note, vals[0], vals[len(vals)-1], v.note))
+		}
 	}
 	// Large exports, with the plugin's GOGC (celonis.GCPercent) and with Go's
 	// default of 100, which counts the SDK's preallocated query cache (about
@@ -403,12 +424,18 @@ func runPart(name string, u urls, rows int) {
 		pageRequests["celonis_audit_log"] = logged(big, "/log/", http.Header{"Authorization": {"AppKey " + appKey}})
 		f := floorPairs(ctx, runner, "celonis_audit_log", auditCols, rows)
 		add("plugin_rows_per_s", f.plugin, "")
+		add("sdk_floor_us_per_row", 1e6/f.floor, fmt.Sprintf("the SDK floor's time a row: 1/%.0f rows/s", f.floor))
 		add("sdk_floor_ratio", f.ratio, fmt.Sprintf("median of %d interleaved pairs: plugin %.0f rows/s, SDK floor %.0f rows/s", pairs, f.plugin, f.floor))
 		add("http_floor_ratio", f.httpRatio, fmt.Sprintf("median of the same %d rounds: plugin %.0f rows/s, SDK floor while fetching the same pages (bodies dropped, nothing decoded) %.0f rows/s", pairs, f.plugin, f.httpFloor))
 		pluginRate := f.plugin
 		// A raw loop: net/http and encoding/json into plain structs.
 		rn, dRaw := rawScan(u.Big, nil)
 		add("raw_ratio", pluginRate/rate(rn, dRaw), fmt.Sprintf("raw loop %.0f rows/s", rate(rn, dRaw)))
+	case "client":
+		// The plugin's own work on the floor's scan, without the SDK, on one
+		// CPU as that scan runs.
+		runtime.GOMAXPROCS(1)
+		clientPart(ctx, u.Big, rows, add)
 	case "query":
 		qn, dQuery := queryScan(config(u.Big), 10000, "select * from celonis_audit_log")
 		if qn != rows {
@@ -471,7 +498,19 @@ func runPart(name string, u urls, rows int) {
 			os.Setenv("STEAMPIPE_FREE_MEM_INTERVAL", "0") // read by each query
 		}
 		lat.SetLatency(50 * time.Millisecond)
-		add("first_row_ms", float64(firstRow(ctx, mustRunner(celonis.Plugin, config(u.Lat))).Milliseconds()), "")
+		r := mustRunner(celonis.Plugin, config(u.Lat))
+		lat.ResetRequests()
+		start, first := firstRow(ctx, r)
+		add("first_row_ms", float64(first.Milliseconds()), "")
+		// Where the time went, from the sandbox's log of the first list
+		// request: when it arrived, and when its page was ready to send.
+		tl := lat.Timeline("/log/")
+		if len(tl) == 0 || tl[0][1].IsZero() {
+			fail("first row: the sandbox logged no answered list request")
+		}
+		add("first_row_before_request_ms", millis(tl[0][0].Sub(start)), "")
+		add("first_row_api_ms", millis(tl[0][1].Sub(tl[0][0])), "")
+		add("first_row_after_response_ms", millis(first-tl[0][1].Sub(start)), "")
 	case "export", "export" + madvDontNeed, "export" + allProcs, "export_free_mem_off", "export_free_mem_off_gogc100",
 		"make_export", "make_export" + oneProc, "make_export_gogc100":
 		if strings.Contains(name, "free_mem_off") {
@@ -634,15 +673,20 @@ func scanLimit(ctx context.Context, r *inproc.Runner, limit int64) (int, time.Du
 	return len(rows), time.Since(start)
 }
 
-func firstRow(ctx context.Context, r *inproc.Runner) time.Duration {
+// firstRow runs a query for its first row only, and returns when it
+// started and how long the first row took.
+func firstRow(ctx context.Context, r *inproc.Runner) (time.Time, time.Duration) {
 	start := time.Now()
 	var first time.Duration
 	r.Execute(ctx, inproc.Query{Table: "celonis_audit_log", Columns: []string{"event"}}, func(inproc.Row) error {
 		first = time.Since(start)
 		return inproc.ErrStop
 	})
-	return first
+	return start, first
 }
+
+// millis is d in milliseconds, to the microsecond.
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // gcCounts are the runtime's collection counters: the collections forced
 // by the program (the SDK's debug.FreeOSMemory), and the CPU spent

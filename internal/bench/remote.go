@@ -128,6 +128,19 @@ func (r *remote) Requests(prefix string) []time.Time {
 	return out
 }
 
+// Timeline returns, for each logged request under prefix, when it arrived
+// and when its response was ready to send (zero for a response a fault
+// cut).
+func (r *remote) Timeline(prefix string) [][2]time.Time {
+	var ns [][2]int64
+	r.admin("timeline", url.Values{"prefix": {prefix}}, &ns)
+	out := make([][2]time.Time, len(ns))
+	for i, n := range ns {
+		out[i] = [2]time.Time{time.Unix(0, n[0]), time.Unix(0, n[1])}
+	}
+	return out
+}
+
 // URLs returns the path and query of each logged request under prefix, in
 // the order they arrived.
 func (r *remote) URLs(prefix string) []string {
@@ -194,6 +207,17 @@ func serveChild(arg string) {
 			ns[i] = strconv.FormatInt(q.Time.UnixNano(), 10)
 		}
 		fmt.Fprintf(w, "[%s]", strings.Join(ns, ","))
+	})
+	mux.HandleFunc("POST /_bench/timeline", func(w http.ResponseWriter, r *http.Request) {
+		out := [][2]int64{}
+		for _, q := range a.Requests(r.URL.Query().Get("prefix")) {
+			ready := int64(0)
+			if !q.Ready.IsZero() {
+				ready = q.Ready.UnixNano()
+			}
+			out = append(out, [2]int64{q.Time.UnixNano(), ready})
+		}
+		json.NewEncoder(w).Encode(out)
 	})
 	mux.HandleFunc("POST /_bench/urls", func(w http.ResponseWriter, r *http.Request) {
 		var urls []string

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 func get(t *testing.T, base, path, auth string) (*http.Response, string) {
@@ -140,6 +141,28 @@ func TestCelonisRateLimit(t *testing.T) {
 	}
 	if statuses[2] != 200 || statuses[3] != 429 {
 		t.Fatalf("statuses %v", statuses)
+	}
+}
+
+// The log says when each request arrived and when its response was ready,
+// after the latency: the benchmark splits a first row's time at them.
+func TestRequestLogTimesTheLatency(t *testing.T) {
+	c := NewCelonis(CelonisOptions{AuditEvents: 10})
+	srv, _ := Serve(c, "")
+	defer srv.Close()
+	c.SetLatency(30 * time.Millisecond)
+	before := time.Now()
+	if resp, _ := get(t, srv.URL, "/log/api/external/v2/audit", "AppKey sandbox-app-key"); resp.StatusCode != 200 {
+		t.Fatalf("HTTP %d", resp.StatusCode)
+	}
+	after := time.Now()
+	reqs := c.Requests("/log/")
+	if len(reqs) != 1 {
+		t.Fatalf("%d requests logged", len(reqs))
+	}
+	r := reqs[0]
+	if r.Time.Before(before) || r.Ready.After(after) || r.Ready.Sub(r.Time) < 30*time.Millisecond {
+		t.Fatalf("arrived %v, ready %v after it, within [%v, %v]", r.Time, r.Ready.Sub(r.Time), before, after)
 	}
 }
 

@@ -28,7 +28,11 @@ type Request struct {
 	AuthScheme string // "Bearer", "AppKey", "Token", "Basic" or ""
 	Scope      string // token requests: the scope asked for
 	Status     int
-	Time       time.Time
+	Time       time.Time // when the request arrived
+	// Ready is when its response was ready to send, after the latency and
+	// the handler: set on responses sent whole (no fault, or a fault that
+	// leaves the body to send).
+	Ready time.Time
 }
 
 // FaultKind says how a fault breaks a response.
@@ -211,6 +215,7 @@ func (b *base) serve(w http.ResponseWriter, req *http.Request, entry Request, ha
 			rec.body.WriteString(body)
 		}
 	}
+	entry.Ready = time.Now()
 	b.record(entry)
 	for k, v := range rec.header {
 		w.Header()[k] = v
