@@ -136,7 +136,10 @@ func (r *remote) Timeline(prefix string) [][2]time.Time {
 	r.admin("timeline", url.Values{"prefix": {prefix}}, &ns)
 	out := make([][2]time.Time, len(ns))
 	for i, n := range ns {
-		out[i] = [2]time.Time{time.Unix(0, n[0]), time.Unix(0, n[1])}
+		out[i][0] = time.Unix(0, n[0])
+		if n[1] != 0 {
+			out[i][1] = time.Unix(0, n[1])
+		}
 	}
 	return out
 }
