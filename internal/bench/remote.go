@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"time"
 
@@ -119,18 +118,17 @@ func (r *remote) ResetRequests() { r.admin("reset", nil, nil) }
 
 // Requests returns when each logged request under prefix arrived.
 func (r *remote) Requests(prefix string) []time.Time {
-	var ns []int64
-	r.admin("requests", url.Values{"prefix": {prefix}}, &ns)
-	out := make([]time.Time, len(ns))
-	for i, n := range ns {
-		out[i] = time.Unix(0, n)
+	tl := r.Timeline(prefix)
+	out := make([]time.Time, len(tl))
+	for i, t := range tl {
+		out[i] = t[0]
 	}
 	return out
 }
 
 // Timeline returns, for each logged request under prefix, when it arrived
-// and when its response was ready to send (zero for a response a fault
-// cut).
+// and when its response was ready to send (sandbox.Request.Ready: zero for
+// a response a fault wrote itself or cut off).
 func (r *remote) Timeline(prefix string) [][2]time.Time {
 	var ns [][2]int64
 	r.admin("timeline", url.Values{"prefix": {prefix}}, &ns)
@@ -202,14 +200,6 @@ func serveChild(arg string) {
 	mux.HandleFunc("POST /_bench/reset", func(w http.ResponseWriter, r *http.Request) {
 		a.ResetRequests()
 		fmt.Fprint(w, "{}")
-	})
-	mux.HandleFunc("POST /_bench/requests", func(w http.ResponseWriter, r *http.Request) {
-		reqs := a.Requests(r.URL.Query().Get("prefix"))
-		ns := make([]string, len(reqs))
-		for i, q := range reqs {
-			ns[i] = strconv.FormatInt(q.Time.UnixNano(), 10)
-		}
-		fmt.Fprintf(w, "[%s]", strings.Join(ns, ","))
 	})
 	mux.HandleFunc("POST /_bench/timeline", func(w http.ResponseWriter, r *http.Request) {
 		out := [][2]int64{}

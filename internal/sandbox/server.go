@@ -30,8 +30,9 @@ type Request struct {
 	Status     int
 	Time       time.Time // when the request arrived
 	// Ready is when its response was ready to send, after the latency and
-	// the handler: set on responses sent whole (no fault, or a fault that
-	// leaves the body to send).
+	// the handler: set on every response the handler's body is sent for (no
+	// fault, or a delay, truncation or oversize fault); zero for one a fault
+	// writes itself or cuts off (respond, reset, endless).
 	Ready time.Time
 }
 
