@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
+
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/inproc"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/sandbox"
 )
@@ -50,6 +52,13 @@ func newEnv(t *testing.T, o sandbox.CelonisOptions, a auth, extra string) *env {
 // given, to watch or hold its requests.
 func newWrappedEnv(t *testing.T, o sandbox.CelonisOptions, a auth, extra string, wrap func(http.Handler) http.Handler) *env {
 	t.Helper()
+	return newPluginEnv(t, o, a, extra, wrap, Plugin)
+}
+
+// newPluginEnv is newWrappedEnv with the plugin pf (the plugin with a
+// table's calls wrapped, to watch them) instead of Plugin.
+func newPluginEnv(t *testing.T, o sandbox.CelonisOptions, a auth, extra string, wrap func(http.Handler) http.Handler, pf plugin.PluginFunc) *env {
+	t.Helper()
 	api := sandbox.NewCelonis(o)
 	var h http.Handler = api
 	if wrap != nil {
@@ -75,7 +84,7 @@ func newWrappedEnv(t *testing.T, o sandbox.CelonisOptions, a auth, extra string,
 	for _, v := range []string{"CELONIS_URL", "CELONIS_CLIENT_ID", "CELONIS_CLIENT_SECRET", "CELONIS_APP_KEY", "CELONIS_API_KEY"} {
 		t.Setenv(v, "")
 	}
-	r, err := inproc.New(Plugin, hcl)
+	r, err := inproc.New(pf, hcl)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -330,3 +330,56 @@ func TestEveryTableHoldsTheFailedMarker(t *testing.T) {
 		}
 	}
 }
+
+// TestPageFirstRowGoesOnAtOnce: on one CPU, as the one-CPU mode runs the
+// platform's scans, a page's first row reaches the reader before the list
+// call queues the rest of the page (stream yields after it), instead of
+// after the SDK's next forced collection, at row 100. Scheduling is not
+// fully ordered, so the test asks it of most of 20 first rows; without the
+// yield none of them comes before the 100th row is queued.
+func TestPageFirstRowGoesOnAtOnce(t *testing.T) {
+	old := runtime.GOMAXPROCS(1)
+	t.Cleanup(func() { runtime.GOMAXPROCS(old) })
+	t.Setenv("STEAMPIPE_FREE_MEM_INTERVAL", "100") // the SDK's default
+	// streamed counts the rows the latest list call has queued.
+	var streamed atomic.Pointer[atomic.Int64]
+	counting := func(ctx context.Context) *plugin.Plugin {
+		p := Plugin(ctx)
+		table := p.TableMap["celonis_audit_log"]
+		l := *table.List
+		list := l.Hydrate
+		l.Hydrate = func(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData) (any, error) {
+			n := new(atomic.Int64)
+			streamed.Store(n)
+			queue := d.StreamListItem
+			d.StreamListItem = func(ctx context.Context, items ...any) {
+				n.Add(int64(len(items)))
+				queue(ctx, items...)
+			}
+			return list(ctx, d, h)
+		}
+		table.List = &l
+		return p
+	}
+	e := newPluginEnv(t, sandbox.CelonisOptions{AuditEvents: 1000}, appKey, "", nil, counting)
+	var at []int64
+	for range 20 {
+		err := e.runner.Execute(context.Background(), inproc.Query{Table: "celonis_audit_log", Columns: []string{"event"}}, func(inproc.Row) error {
+			at = append(at, streamed.Load().Load())
+			return inproc.ErrStop
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	early := 0
+	for _, n := range at {
+		if n == 1 {
+			early++
+		}
+	}
+	t.Logf("rows queued when the first row arrived: %v", at)
+	if len(at) != 20 || early < 15 {
+		t.Errorf("%d of %d first rows arrived before the list call queued a second row, want at least 15 of 20: rows queued at each first row %v", early, len(at), at)
+	}
+}
