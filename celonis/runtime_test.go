@@ -235,42 +235,23 @@ func TestOneCPUEndsWithTheQuery(t *testing.T) {
 // registered), and that item never becomes a row: the scan fails with
 // the API's error and shows only the rows read before it.
 func TestFailedListStreamsItsMarker(t *testing.T) {
-	api := sandbox.NewCelonis(sandbox.CelonisOptions{AuditEvents: 1000})
-	api.AddFault(sandbox.Fault{Kind: sandbox.FaultRespond, Path: "/log/", After: 2, Status: 400, Body: `{"message":"bad page"}`})
-	srv, err := sandbox.Serve(api, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
 	var mu sync.Mutex
 	var streamed []any
-	watched := func(ctx context.Context) *plugin.Plugin {
-		p := Plugin(ctx)
-		list := p.TableMap["celonis_audit_log"].List.Hydrate
-		p.TableMap["celonis_audit_log"].List.Hydrate = func(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData) (any, error) {
-			stream := d.StreamListItem
-			d.StreamListItem = func(ctx context.Context, items ...any) {
-				mu.Lock()
-				streamed = append(streamed, items...)
-				mu.Unlock()
-				stream(ctx, items...)
-			}
-			return list(ctx, d, h)
+	e := newPluginEnv(t, sandbox.CelonisOptions{AuditEvents: 1000}, appKey, "", nil, watchingStreams(func() func([]any) {
+		return func(items []any) {
+			mu.Lock()
+			streamed = append(streamed, items...)
+			mu.Unlock()
 		}
-		return p
-	}
-	r, err := inproc.New(watched, fmt.Sprintf("url = %q\napp_key = %q\n", srv.URL, api.Options().AppKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	}))
+	e.api.AddFault(sandbox.Fault{Kind: sandbox.FaultRespond, Path: "/log/", After: 2, Status: 400, Body: `{"message":"bad page"}`})
+	ctx := context.Background()
 	// Every column, as select * asks for them.
 	var cols []string
 	for _, c := range tableCelonisAuditLog(ctx).Columns {
 		cols = append(cols, c.Name)
 	}
-	rows, err := r.Collect(ctx, inproc.Query{Table: "celonis_audit_log", Columns: cols})
+	rows, err := e.query(inproc.Query{Table: "celonis_audit_log", Columns: cols})
 	if err == nil || !strings.Contains(err.Error(), "HTTP 400") {
 		t.Fatalf("scan error %v, want the API's 400", err)
 	}
@@ -345,25 +326,11 @@ func TestPageFirstRowGoesOnAtOnce(t *testing.T) {
 	t.Setenv("STEAMPIPE_FREE_MEM_INTERVAL", "100") // the SDK's default
 	// streamed counts the rows the latest list call has queued.
 	var streamed atomic.Pointer[atomic.Int64]
-	counting := func(ctx context.Context) *plugin.Plugin {
-		p := Plugin(ctx)
-		table := p.TableMap["celonis_audit_log"]
-		l := *table.List
-		list := l.Hydrate
-		l.Hydrate = func(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData) (any, error) {
-			n := new(atomic.Int64)
-			streamed.Store(n)
-			queue := d.StreamListItem
-			d.StreamListItem = func(ctx context.Context, items ...any) {
-				n.Add(int64(len(items)))
-				queue(ctx, items...)
-			}
-			return list(ctx, d, h)
-		}
-		table.List = &l
-		return p
-	}
-	e := newPluginEnv(t, sandbox.CelonisOptions{AuditEvents: 1000}, appKey, "", nil, counting)
+	e := newPluginEnv(t, sandbox.CelonisOptions{AuditEvents: 1000}, appKey, "", nil, watchingStreams(func() func([]any) {
+		n := new(atomic.Int64)
+		streamed.Store(n)
+		return func(items []any) { n.Add(int64(len(items))) }
+	}))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var at []int64
@@ -385,5 +352,24 @@ func TestPageFirstRowGoesOnAtOnce(t *testing.T) {
 	t.Logf("rows queued when the first row arrived: %v", at)
 	if len(at) != 20 || early < 15 {
 		t.Errorf("%d of %d first rows arrived before the list call queued a second row, want at least 15 of 20: rows queued at each first row %v", early, len(at), at)
+	}
+}
+
+// watchingStreams is Plugin with celonis_audit_log's list call watched:
+// each call gets a watcher from begin, which sees the items the call
+// streams before the SDK does.
+func watchingStreams(begin func() func(items []any)) plugin.PluginFunc {
+	return func(ctx context.Context) *plugin.Plugin {
+		p := Plugin(ctx)
+		list := p.TableMap["celonis_audit_log"].List.Hydrate
+		p.TableMap["celonis_audit_log"].List.Hydrate = func(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData) (any, error) {
+			watch, stream := begin(), d.StreamListItem
+			d.StreamListItem = func(ctx context.Context, items ...any) {
+				watch(items)
+				stream(ctx, items...)
+			}
+			return list(ctx, d, h)
+		}
+		return p
 	}
 }
