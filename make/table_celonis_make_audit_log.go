@@ -88,24 +88,30 @@ type auditLogRow struct {
 	Raw              json.RawMessage
 	details          any // set when the entry came from the detail endpoint
 	hasDetails       bool
+	// What the pointer fields above point at: a row is one allocation,
+	// not one for each (a scan makes a row for every entry it reads).
+	values struct {
+		organizationID, teamID, actorID int64
+		createdAt, triggeredAt          time.Time
+	}
 }
 
 func newAuditLogRow(e *makeapi.AuditLog) *auditLogRow {
-	r := &auditLogRow{
-		UUID: string(e.UUID), EventName: string(e.EventName), TargetID: string(e.TargetID),
-		CreatedAt: e.CreatedAt.Ptr(), TriggeredAt: e.TriggeredAt.Ptr(), Raw: e.Raw,
-	}
-	if id := e.OrgID(); id != 0 {
-		r.OrganizationID = &id
-	}
+	r := &auditLogRow{UUID: string(e.UUID), EventName: string(e.EventName), TargetID: string(e.TargetID), Raw: e.Raw}
+	v := &r.values
+	r.CreatedAt = keep(&v.createdAt, e.CreatedAt.Time, !e.CreatedAt.IsZero())
+	r.TriggeredAt = keep(&v.triggeredAt, e.TriggeredAt.Time, !e.TriggeredAt.IsZero())
+	id := e.OrgID()
+	r.OrganizationID = keep(&v.organizationID, id, id != 0)
 	if e.Organization != nil {
 		r.OrganizationName = string(e.Organization.Name)
 	}
 	if e.Team != nil {
-		r.TeamID, r.TeamName = e.Team.ID.Ptr(), string(e.Team.Name)
+		r.TeamID, r.TeamName = keep(&v.teamID, e.Team.ID.Value, e.Team.ID.Valid), string(e.Team.Name)
 	}
 	if e.Actor != nil {
-		r.ActorID, r.ActorName, r.ActorEmail = e.Actor.ID.Ptr(), string(e.Actor.Name), string(e.Actor.Email)
+		r.ActorID = keep(&v.actorID, e.Actor.ID.Value, e.Actor.ID.Valid)
+		r.ActorName, r.ActorEmail = string(e.Actor.Name), string(e.Actor.Email)
 		r.ActorAnonymized = e.Actor.Anonymized.Value
 	}
 	if e.Version != nil {
@@ -115,6 +121,15 @@ func newAuditLogRow(e *makeapi.AuditLog) *auditLogRow {
 		r.details, r.hasDetails = lenient.JSONColumn(d), true
 	}
 	return r
+}
+
+// keep stores v at p and returns p, or nil when v is not set.
+func keep[T any](p *T, v T, set bool) *T {
+	if !set {
+		return nil
+	}
+	*p = v
+	return p
 }
 
 //// LIST FUNCTION

@@ -11,6 +11,7 @@ import (
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/inproc"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/sandbox"
+	"github.com/celonis-audit/steampipe-plugin-celonis/make/makeapi"
 )
 
 var auditCols = []string{"uuid", "organization_id", "organization_name", "team_id", "team_name", "event_name", "actor_id",
@@ -371,4 +372,36 @@ func TestMakeAuditLogErrors(t *testing.T) {
 		err := r.Execute(t.Context(), inproc.Query{Table: "celonis_make_audit_log", Columns: []string{"uuid"}}, func(inproc.Row) error { return nil })
 		assertErr(t, err, "make_rate_limit_per_minute", "at least 1")
 	})
+}
+
+// A row's nullable columns are null exactly when the entry lacks the value,
+// and a row's values are its own (rows share no storage).
+func TestMakeAuditLogRowNulls(t *testing.T) {
+	decode := func(s string) *auditLogRow {
+		var e makeapi.AuditLog
+		if err := json.Unmarshal([]byte(s), &e); err != nil {
+			t.Fatal(err)
+		}
+		return newAuditLogRow(&e)
+	}
+	full := decode(`{"createdAt":"2024-05-24T14:22:16Z","triggeredAt":1713528322000,"organizationId":3,"team":{"id":212},"actor":{"id":7}}`)
+	other := decode(`{"createdAt":"2025-01-01T00:00:00Z","triggeredAt":1713528323000,"organizationId":4,"team":{"id":213},"actor":{"id":8}}`)
+	if full.CreatedAt == nil || !full.CreatedAt.Equal(time.Date(2024, 5, 24, 14, 22, 16, 0, time.UTC)) ||
+		full.TriggeredAt == nil || !full.TriggeredAt.Equal(time.UnixMilli(1713528322000)) ||
+		full.OrganizationID == nil || *full.OrganizationID != 3 || full.TeamID == nil || *full.TeamID != 212 ||
+		full.ActorID == nil || *full.ActorID != 7 {
+		t.Fatalf("full entry: %+v", full)
+	}
+	if *other.OrganizationID != 4 || *other.TeamID != 213 || *other.ActorID != 8 || other.CreatedAt.Year() != 2025 {
+		t.Fatalf("second entry: %+v", other)
+	}
+	for _, s := range []string{`{}`, `{"team":{"name":"t"},"actor":{"name":"a"},"createdAt":"not a time","organization":{"name":"o"}}`} {
+		r := decode(s)
+		if r.CreatedAt != nil || r.TriggeredAt != nil || r.OrganizationID != nil || r.TeamID != nil || r.ActorID != nil {
+			t.Fatalf("%s: %+v", s, r)
+		}
+	}
+	if r := decode(`{"organization":{"id":5}}`); r.OrganizationID == nil || *r.OrganizationID != 5 {
+		t.Fatalf("organization.id: %+v", r)
+	}
 }

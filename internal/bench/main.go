@@ -86,10 +86,17 @@ func main() {
 			fail("part: %v", err)
 		}
 		fmt.Sscan(os.Args[4], &rows)
+		if n, err := strconv.Atoi(os.Getenv(pairsEnv)); err == nil && n > 0 {
+			*pairs = n
+		}
 		runPart(os.Args[2], u, rows)
 		return
 	}
 	flag.Parse()
+	if *pairs < 1 {
+		fail("-pairs %d: measure each figure at least once", *pairs)
+	}
+	os.Setenv(pairsEnv, strconv.Itoa(*pairs)) // for the parts
 	// Steampipe's own default: the SDK frees OS memory every 100 rows. Both
 	// sides of every ratio run with it; -free-mem 0 shows the SDK's share.
 	os.Setenv("STEAMPIPE_FREE_MEM_INTERVAL", strconv.Itoa(*freeMem))
@@ -123,7 +130,7 @@ func main() {
 	// run right after it (rates measured minutes apart swung the ratio by
 	// 0.2).
 	var queries, sdks, overheads []float64
-	for i := 0; i < pairs; i++ {
+	for i := 0; i < *pairs; i++ {
 		part("query")
 		part("sdk_scan")
 		q, s := got["query_rows_per_s"].Value, got["sdk_rows_per_s"].Value
@@ -138,7 +145,7 @@ func main() {
 	for _, name := range []string{"sdk_floor_us_per_row", "client_us_per_row", "client_free_mem_us_per_row"} {
 		record(name, got[name].Value, got[name].Note)
 	}
-	record("sql_overhead_ratio", median(overheads), fmt.Sprintf("median of %d pairs of processes: query jsonl %.0f rows/s, SDK path %.0f rows/s (medians)", pairs, median(queries), median(sdks)))
+	record("sql_overhead_ratio", median(overheads), fmt.Sprintf("median of %d pairs of processes: query jsonl %.0f rows/s, SDK path %.0f rows/s (medians)", *pairs, median(queries), median(sdks)))
 	for _, name := range []string{"make_sdk_floor_ratio", "make_http_floor_ratio"} {
 		record(name, got[name].Value, got[name].Note)
 	}
@@ -224,7 +231,7 @@ func main() {
 			record(e.part+"_peak_rss_mib", got["grpc_peak_rss_mib"].Value, "the plugin process's peak resident memory (VmHWM) over the same scan; "+got["grpc_peak_rss_mib"].Note)
 		}
 	}
-	// The 30-day range, pairs times (one run read from 2.6 to 3.4 on this
+	// The 30-day range, -pairs times (one run read from 2.6 to 3.4 on this
 	// shared machine): the median of each ratio, and the most requests a
 	// second of any run. Then the same with the SDK's setting off, which
 	// shows what its debug.FreeOSMemory every 100 rows costs the range, and
@@ -236,7 +243,7 @@ func main() {
 	} {
 		runs := map[string][]float64{}
 		notes := map[string]string{}
-		for i := 0; i < pairs; i++ {
+		for i := 0; i < *pairs; i++ {
 			part(v.part)
 			for _, name := range []string{"parallel_speedup", "parallel_sdk_bound", "parallel_http_bound", "max_rps_observed"} {
 				runs[name], notes[name] = append(runs[name], got[name].Value), got[name].Note
@@ -245,9 +252,9 @@ func main() {
 		for _, name := range []string{"parallel_speedup", "parallel_sdk_bound", "parallel_http_bound"} {
 			vals := runs[name]
 			m := median(vals) // sorts vals
-			record(name+v.suffix, m, fmt.Sprintf("median of %d runs (%.2f-%.2f)%s; the last: %s", pairs, vals[0], vals[len(vals)-1], v.note, notes[name]))
+			record(name+v.suffix, m, fmt.Sprintf("median of %d runs (%.2f-%.2f)%s; the last: %s", *pairs, vals[0], vals[len(vals)-1], v.note, notes[name]))
 		}
-		record("max_rps_observed"+v.suffix, slices.Max(runs["max_rps_observed"]), fmt.Sprintf("most list requests the sandbox saw in one second, in any of the %d runs%s", pairs, v.note))
+		record("max_rps_observed"+v.suffix, slices.Max(runs["max_rps_observed"]), fmt.Sprintf("most list requests the sandbox saw in one second, in any of the %d runs%s", *pairs, v.note))
 	}
 	record("rate_limit_rps", got["rate_limit_rps"].Value, got["rate_limit_rps"].Note)
 
@@ -324,9 +331,15 @@ var auditCols = []string{"timestamp", "event", "user_id", "user_email", "user_ro
 var makeCols = []string{"uuid", "organization_id", "organization_name", "team_id", "team_name", "event_name", "actor_id", "actor_name", "actor_email", "actor_anonymized", "target_id", "triggered_at", "created_at", "version_from", "version_to", "raw"}
 
 // pairs is how many times the floor parts scan the table and its floor,
-// alternately: the machine is shared, and the median of the pairs' ratios
-// is steadier than one pair's.
-const pairs = 3
+// alternately, and how many times the other paired and repeated figures
+// are measured: the machine is shared, and the median of the pairs'
+// ratios is steadier than one pair's. Single scans here swing by up to
+// 0.3 (Make's scans read 62,000-87,000 rows a second in one run of 10
+// pairs on a quiet hour), so a median of 3 still moves by about 0.05
+// between runs; -pairs sets more. The parts read it from pairsEnv.
+var pairs = flag.Int("pairs", 3, "how many times each paired or repeated figure is measured; the median is reported (more: steadier, slower)")
+
+const pairsEnv = "BENCH_PAIRS"
 
 // floorRates are the medians of floorPairs' rounds.
 type floorRates struct {
@@ -338,27 +351,33 @@ type floorRates struct {
 
 // floorPairs scans table and its floor alternately, and its HTTP floor
 // when it has one, and returns the median rates and ratios of the rounds.
+// Every other round runs its scans in the reverse order, so that a drift
+// over the rounds (the heap, the machine's other work) favours neither
+// side.
 func floorPairs(ctx context.Context, r *inproc.Runner, table string, cols []string, rows int) floorRates {
 	var ps, fs, rs, hs, hrs []float64
-	for i := 0; i < pairs; i++ {
-		stop := profile(i, table)
-		n, dp := scan(ctx, r, table, cols, nil)
-		stop()
-		stop = profile(i, "bench_floor_"+table)
-		nf, df := scan(ctx, r, "bench_floor_"+table, cols, nil)
-		stop()
-		if n != rows || nf != rows {
-			fail("%s returned %d rows, its floor %d, want %d", table, n, nf, rows)
-		}
-		ps, fs, rs = append(ps, rate(n, dp)), append(fs, rate(nf, df)), append(rs, rate(n, dp)/rate(nf, df))
+	for i := 0; i < *pairs; i++ {
+		tables := []string{table, "bench_floor_" + table}
 		if len(pageRequests[table]) > 0 {
-			stop = profile(i, "bench_http_floor_"+table)
-			nh, dh := scan(ctx, r, "bench_http_floor_"+table, cols, nil)
+			tables = append(tables, "bench_http_floor_"+table)
+		}
+		if i%2 == 1 {
+			slices.Reverse(tables)
+		}
+		rates := map[string]float64{}
+		for _, t := range tables {
+			stop := profile(i, t)
+			n, d := scan(ctx, r, t, cols, nil)
 			stop()
-			if nh != rows {
-				fail("the HTTP floor of %s returned %d rows, want %d", table, nh, rows)
+			if n != rows {
+				fail("%s returned %d rows, want %d", t, n, rows)
 			}
-			hs, hrs = append(hs, rate(nh, dh)), append(hrs, rate(n, dp)/rate(nh, dh))
+			rates[t] = rate(n, d)
+		}
+		p, f := rates[table], rates["bench_floor_"+table]
+		ps, fs, rs = append(ps, p), append(fs, f), append(rs, p/f)
+		if h, ok := rates["bench_http_floor_"+table]; ok {
+			hs, hrs = append(hs, h), append(hrs, p/h)
 		}
 	}
 	return floorRates{median(ps), median(fs), median(rs), median(hs), median(hrs)}
@@ -425,8 +444,8 @@ func runPart(name string, u urls, rows int) {
 		f := floorPairs(ctx, runner, "celonis_audit_log", auditCols, rows)
 		add("plugin_rows_per_s", f.plugin, "")
 		add("sdk_floor_us_per_row", 1e6/f.floor, fmt.Sprintf("the SDK floor's time a row: 1/%.0f rows/s", f.floor))
-		add("sdk_floor_ratio", f.ratio, fmt.Sprintf("median of %d interleaved pairs: plugin %.0f rows/s, SDK floor %.0f rows/s", pairs, f.plugin, f.floor))
-		add("http_floor_ratio", f.httpRatio, fmt.Sprintf("median of the same %d rounds: plugin %.0f rows/s, SDK floor while fetching the same pages (bodies dropped, nothing decoded) %.0f rows/s", pairs, f.plugin, f.httpFloor))
+		add("sdk_floor_ratio", f.ratio, fmt.Sprintf("median of %d interleaved pairs: plugin %.0f rows/s, SDK floor %.0f rows/s", *pairs, f.plugin, f.floor))
+		add("http_floor_ratio", f.httpRatio, fmt.Sprintf("median of the same %d rounds: plugin %.0f rows/s, SDK floor while fetching the same pages (bodies dropped, nothing decoded) %.0f rows/s", *pairs, f.plugin, f.httpFloor))
 		pluginRate := f.plugin
 		// A raw loop: net/http and encoding/json into plain structs.
 		rn, dRaw := rawScan(u.Big, nil)
@@ -457,8 +476,8 @@ func runPart(name string, u urls, rows int) {
 		capture(ctx, r, "celonis_make_audit_log", makeCols)
 		pageRequests["celonis_make_audit_log"] = logged(mk, "/api/v2/audit-logs/", http.Header{"Authorization": {"Token " + makeToken}, "User-Agent": {"steampipe-plugin-celonis"}})
 		f := floorPairs(ctx, r, "celonis_make_audit_log", makeCols, rows)
-		add("make_sdk_floor_ratio", f.ratio, fmt.Sprintf("median of %d interleaved pairs: plugin %.0f rows/s, SDK floor %.0f rows/s", pairs, f.plugin, f.floor))
-		add("make_http_floor_ratio", f.httpRatio, fmt.Sprintf("median of the same %d rounds: plugin %.0f rows/s, SDK floor while fetching the same pages (bodies dropped, nothing decoded) %.0f rows/s", pairs, f.plugin, f.httpFloor))
+		add("make_sdk_floor_ratio", f.ratio, fmt.Sprintf("median of %d interleaved pairs: plugin %.0f rows/s, SDK floor %.0f rows/s", *pairs, f.plugin, f.floor))
+		add("make_http_floor_ratio", f.httpRatio, fmt.Sprintf("median of the same %d rounds: plugin %.0f rows/s, SDK floor while fetching the same pages (bodies dropped, nothing decoded) %.0f rows/s", *pairs, f.plugin, f.httpFloor))
 	case "heap_small", "heap_big":
 		// Peak heap of a full scan; rows are dropped as they arrive.
 		target := u.Big
