@@ -61,6 +61,77 @@ func record(name string, v float64, note string) {
 	fmt.Fprintf(os.Stderr, "  %-25s %9.3f  %s\n", name, v, note)
 }
 
+// target is one of issue 6's targets: a figure against a bound, or
+// against another figure.
+type target struct {
+	name, op string
+	bound    float64
+	against  string // when set, the bound is this figure's value
+}
+
+var targets = []target{
+	{name: "sdk_floor_ratio", op: ">=", bound: 0.9},
+	{name: "make_sdk_floor_ratio", op: ">=", bound: 0.9},
+	{name: "latency_bound_ratio", op: ">=", bound: 0.95},
+	{name: "window_requests", op: "=", against: "window_requests_min"},
+	{name: "limit_requests", op: "=", bound: 1},
+	{name: "parallel_speedup", op: ">=", bound: 4},
+	{name: "max_rps_observed", op: "<=", against: "rate_limit_rps"},
+	{name: "first_row_ms", op: "<=", bound: 60},
+	{name: "heap_growth_mb", op: "<", bound: 50},
+	{name: "sql_overhead_ratio", op: ">=", bound: 0.9},
+}
+
+// met reports whether v meets t against bound.
+func (t target) met(v, bound float64) bool {
+	switch t.op {
+	case ">=":
+		return v >= bound
+	case "<=":
+		return v <= bound
+	case "<":
+		return v < bound
+	default:
+		return v == bound
+	}
+}
+
+// checkTargets writes each target with the run's figure and whether it
+// was met, then how many were, and returns that number. It decides
+// nothing: single runs on a shared machine swing across several of the
+// bounds (README, "Performance").
+func checkTargets(w io.Writer, figures []figure) int {
+	byName := map[string]float64{}
+	for _, f := range figures {
+		byName[f.Name] = f.Value
+	}
+	met := 0
+	fmt.Fprintln(w, "bench: issue 6's targets")
+	for _, t := range targets {
+		v, ok := byName[t.name]
+		bound, boundOK := t.bound, true
+		what := strconv.FormatFloat(t.bound, 'f', -1, 64)
+		if t.against != "" {
+			bound, boundOK = byName[t.against]
+			what = fmt.Sprintf("%s (%s)", t.against, strconv.FormatFloat(bound, 'f', -1, 64))
+		}
+		verdict := "missed"
+		switch {
+		case !ok || !boundOK:
+			verdict = "not measured"
+		case t.met(v, bound):
+			verdict, met = "met", met+1
+		}
+		value := "-"
+		if ok {
+			value = strconv.FormatFloat(v, 'f', 3, 64)
+		}
+		fmt.Fprintf(w, "  %-25s %9s  %s %s: %s\n", t.name, value, t.op, what, verdict)
+	}
+	fmt.Fprintf(w, "bench: %d of %d targets met in this run\n", met, len(targets))
+	return met
+}
+
 // partFlag runs one part of the benchmark in a process of its own: the SDK
 // keeps every plugin instance alive (about 330 MiB of preallocated query
 // cache each at Steampipe's default size), and under Steampipe a plugin
@@ -258,6 +329,7 @@ func main() {
 	}
 	record("rate_limit_rps", got["rate_limit_rps"].Value, got["rate_limit_rps"].Note)
 
+	checkTargets(os.Stderr, figures)
 	fmt.Fprintf(os.Stderr, "bench: done in %s\n", time.Since(start).Round(time.Second))
 	for _, f := range figures {
 		fmt.Printf("BENCH %s=%s\n", f.Name, strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", f.Value), "0"), "."))
