@@ -99,19 +99,18 @@ type auditLogRow struct {
 func newAuditLogRow(e *makeapi.AuditLog) *auditLogRow {
 	r := &auditLogRow{UUID: string(e.UUID), EventName: string(e.EventName), TargetID: string(e.TargetID), Raw: e.Raw}
 	v := &r.values
-	r.CreatedAt = keep(&v.createdAt, e.CreatedAt.Time, !e.CreatedAt.IsZero())
-	r.TriggeredAt = keep(&v.triggeredAt, e.TriggeredAt.Time, !e.TriggeredAt.IsZero())
-	id := e.OrgID()
-	r.OrganizationID = keep(&v.organizationID, id, id != 0)
+	r.CreatedAt, r.TriggeredAt = e.CreatedAt.In(&v.createdAt), e.TriggeredAt.In(&v.triggeredAt)
+	if v.organizationID = e.OrgID(); v.organizationID != 0 {
+		r.OrganizationID = &v.organizationID
+	}
 	if e.Organization != nil {
 		r.OrganizationName = string(e.Organization.Name)
 	}
 	if e.Team != nil {
-		r.TeamID, r.TeamName = keep(&v.teamID, e.Team.ID.Value, e.Team.ID.Valid), string(e.Team.Name)
+		r.TeamID, r.TeamName = e.Team.ID.In(&v.teamID), string(e.Team.Name)
 	}
 	if e.Actor != nil {
-		r.ActorID = keep(&v.actorID, e.Actor.ID.Value, e.Actor.ID.Valid)
-		r.ActorName, r.ActorEmail = string(e.Actor.Name), string(e.Actor.Email)
+		r.ActorID, r.ActorName, r.ActorEmail = e.Actor.ID.In(&v.actorID), string(e.Actor.Name), string(e.Actor.Email)
 		r.ActorAnonymized = e.Actor.Anonymized.Value
 	}
 	if e.Version != nil {
@@ -121,15 +120,6 @@ func newAuditLogRow(e *makeapi.AuditLog) *auditLogRow {
 		r.details, r.hasDetails = lenient.JSONColumn(d), true
 	}
 	return r
-}
-
-// keep stores v at p and returns p, or nil when v is not set.
-func keep[T any](p *T, v T, set bool) *T {
-	if !set {
-		return nil
-	}
-	*p = v
-	return p
 }
 
 //// LIST FUNCTION

@@ -49,7 +49,7 @@ func withFloor(tables ...string) plugin.PluginFunc {
 				return realList(ctx, d, h)
 			})
 			floor := *real
-			floor.Name = "bench_floor_" + name
+			floor.Name = floorTable(name)
 			floor.List = listing(real, func(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
 				rows := captured[name]
 				for i := 0; i < floorRows; i++ {
@@ -59,7 +59,7 @@ func withFloor(tables ...string) plugin.PluginFunc {
 			})
 			p.TableMap[rec.Name], p.TableMap[floor.Name] = &rec, &floor
 			hf := *real
-			hf.Name = "bench_http_floor_" + name
+			hf.Name = httpFloorTable(name)
 			hf.List = listing(real, func(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (any, error) {
 				reqs := pageRequests[name]
 				if len(reqs) == 0 {
@@ -218,3 +218,7 @@ func streamWhileFetching(ctx context.Context, d *plugin.QueryData, rows []any, p
 	}
 	return nil
 }
+
+// floorTable and httpFloorTable name the floors withFloor adds for table.
+func floorTable(table string) string     { return "bench_floor_" + table }
+func httpFloorTable(table string) string { return "bench_http_floor_" + table }

@@ -429,9 +429,10 @@ type floorRates struct {
 func floorPairs(ctx context.Context, r *inproc.Runner, table string, cols []string, rows int) floorRates {
 	var ps, fs, rs, hs, hrs []float64
 	for i := 0; i < *pairs; i++ {
-		tables := []string{table, "bench_floor_" + table}
+		floor, httpFloor := floorTable(table), httpFloorTable(table)
+		tables := []string{table, floor}
 		if len(pageRequests[table]) > 0 {
-			tables = append(tables, "bench_http_floor_"+table)
+			tables = append(tables, httpFloor)
 		}
 		if i%2 == 1 {
 			slices.Reverse(tables)
@@ -446,9 +447,9 @@ func floorPairs(ctx context.Context, r *inproc.Runner, table string, cols []stri
 			}
 			rates[t] = rate(n, d)
 		}
-		p, f := rates[table], rates["bench_floor_"+table]
+		p, f := rates[table], rates[floor]
 		ps, fs, rs = append(ps, p), append(fs, f), append(rs, p/f)
-		if h, ok := rates["bench_http_floor_"+table]; ok {
+		if h, ok := rates[httpFloor]; ok {
 			hs, hrs = append(hs, h), append(hrs, p/h)
 		}
 	}
@@ -651,12 +652,12 @@ func runPart(name string, u urls, rows int) {
 		capture(ctx, pr, "celonis_audit_log", cols30, q30...)
 		floorRows = pn
 		gc = readGC()
-		_, df := scan(ctx, pr, "bench_floor_celonis_audit_log", cols30, q30)
+		_, df := scan(ctx, pr, floorTable("celonis_audit_log"), cols30, q30)
 		add("parallel_sdk_bound", drp.Seconds()/df.Seconds(), fmt.Sprintf("raw sequential %s, the SDK floor %s streaming the same %d rows, columns and quals without any request (%s): the most speedup the SDK allows", drp.Round(time.Millisecond), df.Round(time.Millisecond), pn, readGC().since(gc)))
 		// And with the requests: the same floor while the plugin's requests
 		// are made again as its windows made them, at once, at 50 ms each.
 		replayWorkers = plugincfg.DefaultMaxConcurrency
-		hn, dh := scan(ctx, pr, "bench_http_floor_celonis_audit_log", cols30, q30)
+		hn, dh := scan(ctx, pr, httpFloorTable("celonis_audit_log"), cols30, q30)
 		if hn != pn {
 			fail("the 30-day HTTP floor returned %d rows, want %d", hn, pn)
 		}

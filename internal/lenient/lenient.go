@@ -91,12 +91,16 @@ func (n *Int) UnmarshalJSON(b []byte) error {
 }
 
 // Ptr returns nil when unset, for nullable columns.
-func (n Int) Ptr() *int64 {
+func (n Int) Ptr() *int64 { return n.In(new(int64)) }
+
+// In is Ptr with the value stored at p, which the caller provides (a field
+// of the row the pointer goes into, so that a row is one allocation).
+func (n Int) In(p *int64) *int64 {
 	if !n.Valid {
 		return nil
 	}
-	v := n.Value
-	return &v
+	*p = n.Value
+	return p
 }
 
 // Bool is a JSON boolean or "true"/"false"; anything else leaves it unset.
@@ -141,12 +145,16 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 }
 
 // Ptr returns nil for the zero time, for nullable columns.
-func (t Time) Ptr() *time.Time {
+func (t Time) Ptr() *time.Time { return t.In(new(time.Time)) }
+
+// In is Ptr with the time stored at p, which the caller provides (see
+// Int.In).
+func (t Time) In(p *time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
 	}
-	v := t.Time
-	return &v
+	*p = t.Time
+	return p
 }
 
 var timeLayouts = []string{

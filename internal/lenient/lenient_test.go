@@ -3,6 +3,7 @@ package lenient
 import (
 	"encoding/json"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -65,5 +66,28 @@ func TestShareJSONKeepsTheBodysMemory(t *testing.T) {
 	esc := []byte(`"a\"b"`)
 	if s.ShareJSON(esc); s != `a"b` {
 		t.Errorf("escaped string: %q", s)
+	}
+}
+
+// In stores a set value at the place it is given and returns that place;
+// an unset one leaves the place alone and is nil, as Ptr is.
+func TestInStoresWhereItIsTold(t *testing.T) {
+	var n int64 = -1
+	if p := (Int{Value: 7, Valid: true}).In(&n); p != &n || n != 7 {
+		t.Errorf("Int.In: %p %d, want %p 7", p, n, &n)
+	}
+	if p := (Int{Value: 8}).In(&n); p != nil || n != 7 || (Int{}).Ptr() != nil {
+		t.Errorf("unset Int.In: %v, place %d", p, n)
+	}
+	at := time.Date(2024, 5, 24, 14, 22, 16, 0, time.UTC)
+	var tm time.Time
+	if p := (Time{at}).In(&tm); p != &tm || !tm.Equal(at) {
+		t.Errorf("Time.In: %v %v", p, tm)
+	}
+	if p := (Time{}).In(&tm); p != nil || !tm.Equal(at) || (Time{}).Ptr() != nil {
+		t.Errorf("zero Time.In: %v, place %v", p, tm)
+	}
+	if p := (Time{at}).Ptr(); p == nil || !p.Equal(at) {
+		t.Errorf("Time.Ptr: %v", p)
 	}
 }
