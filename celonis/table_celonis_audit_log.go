@@ -61,18 +61,27 @@ type auditLogRow struct {
 	DiffNewValue *string
 	APIVersion   string
 	Raw          json.RawMessage
+
+	// values holds what the nullable columns point at, so that a row is
+	// one allocation.
+	values struct {
+		timestamp        time.Time
+		diffOld, diffNew string
+	}
 }
 
 func newAuditLogRow(e *platform.AuditEntry, version string) *auditLogRow {
 	id, email := platform.ParseUserID(string(e.UserID))
 	r := &auditLogRow{
-		Timestamp: e.Timestamp.Ptr(), Event: string(e.Event), UserID: id, UserEmail: email,
+		Event: string(e.Event), UserID: id, UserEmail: email,
 		UserRole: string(e.UserRole), IPAddress: string(e.IPAddress), Port: string(e.Port),
 		Message: e.Message, APIVersion: version, Raw: e.Raw,
 	}
+	v := &r.values
+	r.Timestamp = e.Timestamp.In(&v.timestamp)
 	if e.DiffPayload != nil {
-		r.DiffOldValue = platform.JSONText(e.DiffPayload.OldValue)
-		r.DiffNewValue = platform.JSONText(e.DiffPayload.NewValue)
+		r.DiffOldValue = platform.JSONTextIn(e.DiffPayload.OldValue, &v.diffOld)
+		r.DiffNewValue = platform.JSONTextIn(e.DiffPayload.NewValue, &v.diffNew)
 	}
 	return r
 }
@@ -82,7 +91,7 @@ func newAuditLogRow(e *platform.AuditEntry, version string) *auditLogRow {
 func listCelonisAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
 	defer func() { err = scanerr.Final(ctx, err) }()
 	return nil, listTimed(ctx, d, "celonis_audit_log.listCelonisAuditLogs", (*platform.Client).ListAuditLogs,
-		func(e *platform.AuditEntry) *time.Time { return e.Timestamp.Ptr() },
+		func(e *platform.AuditEntry) *time.Time { return e.Timestamp.Ref() },
 		func(c *platform.Client, e *platform.AuditEntry) any {
 			return newAuditLogRow(e, c.AuditLogVersion())
 		})

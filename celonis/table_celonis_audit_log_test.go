@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/celonis-audit/steampipe-plugin-celonis/celonis/platform"
 	"github.com/celonis-audit/steampipe-plugin-celonis/config"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/inproc"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/sandbox"
@@ -309,5 +310,35 @@ func assertErr(t *testing.T, err error, want ...string) {
 		if strings.Contains(err.Error(), secret) {
 			t.Errorf("error leaks a secret: %s", err)
 		}
+	}
+}
+
+// Each nullable column of a celonis_audit_log row is null exactly when the
+// entry lacks its value, and rows share no storage (a row keeps its time
+// and diff texts inside itself).
+func TestAuditLogRowNulls(t *testing.T) {
+	decode := func(s string) *auditLogRow {
+		var e platform.AuditEntry
+		if err := json.Unmarshal([]byte(s), &e); err != nil {
+			t.Fatal(err)
+		}
+		return newAuditLogRow(&e, "v2")
+	}
+	full := decode(`{"timestamp":"2024-05-24T14:22:16Z","diffPayload":{"oldValue":"{\"version\":3}","newValue":"b"}}`)
+	other := decode(`{"timestamp":"2025-01-01T00:00:00Z","diffPayload":{"oldValue":"c","newValue":"d"}}`)
+	if full.Timestamp == nil || !full.Timestamp.Equal(time.Date(2024, 5, 24, 14, 22, 16, 0, time.UTC)) ||
+		full.DiffOldValue == nil || *full.DiffOldValue != `{"version":3}` || full.DiffNewValue == nil || *full.DiffNewValue != "b" {
+		t.Fatalf("full entry: %+v", full)
+	}
+	if other.Timestamp.Year() != 2025 || *other.DiffOldValue != "c" || *other.DiffNewValue != "d" || full.Timestamp.Year() != 2024 || *full.DiffNewValue != "b" {
+		t.Fatalf("second entry changed the first, or is wrong: %+v %+v", full, other)
+	}
+	for _, s := range []string{`{}`, `{"timestamp":"not a time","diffPayload":null}`, `{"diffPayload":{"oldValue":null}}`} {
+		if r := decode(s); r.Timestamp != nil || r.DiffOldValue != nil || r.DiffNewValue != nil {
+			t.Fatalf("%s: %+v", s, r)
+		}
+	}
+	if r := decode(`{"diffPayload":{"newValue":"n"}}`); r.DiffOldValue != nil || r.DiffNewValue == nil || *r.DiffNewValue != "n" {
+		t.Fatalf("new value only: %+v", r)
 	}
 }

@@ -44,6 +44,8 @@ type loginHistoryRow struct {
 	Email     string
 	Success   *bool
 	Raw       json.RawMessage
+
+	at time.Time // what Timestamp points at: a row is one allocation
 }
 
 //// LIST FUNCTION
@@ -51,9 +53,10 @@ type loginHistoryRow struct {
 func listCelonisLoginHistory(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
 	defer func() { err = scanerr.Final(ctx, err) }()
 	return nil, listTimed(ctx, d, "celonis_login_history.listCelonisLoginHistory", (*platform.Client).ListLoginHistory,
-		func(e *platform.LoginEvent) *time.Time { return e.Timestamp.Ptr() },
+		func(e *platform.LoginEvent) *time.Time { return e.Timestamp.Ref() },
 		func(c *platform.Client, e *platform.LoginEvent) any {
-			return &loginHistoryRow{Timestamp: e.Timestamp.Ptr(), EventType: string(e.AuthenticationEventType),
-				Email: string(e.Email), Success: e.Success, Raw: e.Raw}
+			r := &loginHistoryRow{EventType: string(e.AuthenticationEventType), Email: string(e.Email), Success: e.Success, Raw: e.Raw}
+			r.Timestamp = e.Timestamp.In(&r.at)
+			return r
 		})
 }

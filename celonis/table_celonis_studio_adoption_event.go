@@ -51,6 +51,8 @@ type adoptionRow struct {
 	AssetID, AssetType, AssetName    string
 	PackageKey, SpaceID              string
 	Raw                              json.RawMessage
+
+	at time.Time // what Timestamp points at: a row is one allocation
 }
 
 //// LIST FUNCTION
@@ -58,11 +60,13 @@ type adoptionRow struct {
 func listCelonisStudioAdoptionEvents(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
 	defer func() { err = scanerr.Final(ctx, err) }()
 	return nil, listTimed(ctx, d, "celonis_studio_adoption_event.listCelonisStudioAdoptionEvents", (*platform.Client).ListStudioAdoptionEvents,
-		func(e *platform.AdoptionEvent) *time.Time { return e.Timestamp.Ptr() },
+		func(e *platform.AdoptionEvent) *time.Time { return e.Timestamp.Ref() },
 		func(c *platform.Client, e *platform.AdoptionEvent) any {
-			return &adoptionRow{Timestamp: e.Timestamp.Ptr(), ID: string(e.ID), EventType: string(e.EventType),
+			r := &adoptionRow{ID: string(e.ID), EventType: string(e.EventType),
 				UserID: string(e.UserID), UserEmail: string(e.UserEmail), AssetID: string(e.AssetID),
 				AssetType: string(e.AssetType), AssetName: string(e.AssetName), PackageKey: string(e.PackageKey),
 				SpaceID: string(e.SpaceID), Raw: e.Raw}
+			r.Timestamp = e.Timestamp.In(&r.at)
+			return r
 		})
 }

@@ -132,7 +132,7 @@ func decodeFastEntry[T any](e *T, rest []byte) (int, bool) {
 	return any(e).(fastEntry).decodeFast(rest)
 }
 
-func (e *AuditEntry) at() *time.Time { return e.Timestamp.Ptr() }
+func (e *AuditEntry) at() *time.Time { return e.Timestamp.Ref() }
 
 // LoginEvent is one login history (authentication) event.
 type LoginEvent struct {
@@ -218,7 +218,7 @@ func (e *AdoptionEvent) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (e *AdoptionEvent) at() *time.Time { return e.Timestamp.Ptr() }
+func (e *AdoptionEvent) at() *time.Time { return e.Timestamp.Ref() }
 
 // Member is one team member.
 type Member struct {
@@ -299,3 +299,6 @@ func EntryKey(raw json.RawMessage) string {
 // JSONText returns a diff value as text: a JSON string unquoted, anything
 // else as its JSON, null as nil.
 func JSONText(b json.RawMessage) *string { return lenient.JSONText(b) }
+
+// JSONTextIn is JSONText with the text stored at p (see lenient.JSONTextIn).
+func JSONTextIn(b json.RawMessage, p *string) *string { return lenient.JSONTextIn(b, p) }

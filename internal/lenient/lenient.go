@@ -147,6 +147,15 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 // Ptr returns nil for the zero time, for nullable columns.
 func (t Time) Ptr() *time.Time { return t.In(new(time.Time)) }
 
+// Ref is Ptr without a copy: nil for the zero time, else t's own time,
+// valid as long as t is (an entry's time while its page is read, say).
+func (t *Time) Ref() *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t.Time
+}
+
 // In is Ptr with the time stored at p, which the caller provides (see
 // Int.In).
 func (t Time) In(p *time.Time) *time.Time {
@@ -190,7 +199,11 @@ func ParseTime(s string) (time.Time, bool) {
 
 // JSONText returns a value as text: a JSON string unquoted, anything else
 // as its JSON, absent or null as nil.
-func JSONText(b json.RawMessage) *string {
+func JSONText(b json.RawMessage) *string { return JSONTextIn(b, new(string)) }
+
+// JSONTextIn is JSONText with the text stored at p, which the caller
+// provides (see Int.In); nil, and p untouched, where JSONText is nil.
+func JSONTextIn(b json.RawMessage, p *string) *string {
 	t := bytes.TrimSpace(b)
 	if len(t) == 0 || string(t) == "null" {
 		return nil
@@ -199,8 +212,8 @@ func JSONText(b json.RawMessage) *string {
 	if s.UnmarshalJSON(t) != nil {
 		return nil
 	}
-	v := string(s)
-	return &v
+	*p = string(s)
+	return p
 }
 
 // JSONColumn returns raw JSON for a Steampipe JSON column; absent or null is

@@ -90,4 +90,24 @@ func TestInStoresWhereItIsTold(t *testing.T) {
 	if p := (Time{at}).Ptr(); p == nil || !p.Equal(at) {
 		t.Errorf("Time.Ptr: %v", p)
 	}
+	txt := "kept"
+	if p := JSONTextIn(json.RawMessage(`"a\"b"`), &txt); p != &txt || txt != `a"b` {
+		t.Errorf("JSONTextIn: %v %q", p, txt)
+	}
+	for _, b := range []string{``, `null`, ` null `, `"unterminated`} {
+		if p := JSONTextIn(json.RawMessage(b), &txt); p != nil || txt != `a"b` {
+			t.Errorf("JSONTextIn(%q): %v, place %q", b, p, txt)
+		}
+	}
+}
+
+// Ref points at the time itself, not a copy, and is nil for the zero time.
+func TestTimeRef(t *testing.T) {
+	v := Time{time.Date(2024, 5, 24, 14, 22, 16, 0, time.UTC)}
+	if p := v.Ref(); p != &v.Time {
+		t.Errorf("Ref: %p, want %p", p, &v.Time)
+	}
+	if p := (&Time{}).Ref(); p != nil {
+		t.Errorf("zero Time.Ref: %v", p)
+	}
 }
