@@ -80,8 +80,8 @@ func newAuditLogRow(e *platform.AuditEntry, version string) *auditLogRow {
 	v := &r.values
 	r.Timestamp = e.Timestamp.In(&v.timestamp)
 	if e.DiffPayload != nil {
-		r.DiffOldValue = platform.JSONTextIn(e.DiffPayload.OldValue, &v.diffOld)
-		r.DiffNewValue = platform.JSONTextIn(e.DiffPayload.NewValue, &v.diffNew)
+		r.DiffOldValue = platform.JSONText(e.DiffPayload.OldValue, &v.diffOld)
+		r.DiffNewValue = platform.JSONText(e.DiffPayload.NewValue, &v.diffNew)
 	}
 	return r
 }

@@ -28,7 +28,7 @@ func FuzzDecodeAuditPage(f *testing.F) {
 					t.Fatalf("raw entry decodes differently: %+v vs %+v", again, e)
 				}
 				_ = EntryKey(e.Raw)
-				_ = JSONText(e.Message)
+				_ = JSONText(e.Message, new(string))
 			}
 		}
 		var n numberedPage[AuditEntry]

@@ -296,9 +296,6 @@ func EntryKey(raw json.RawMessage) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// JSONText returns a diff value as text: a JSON string unquoted, anything
-// else as its JSON, null as nil.
-func JSONText(b json.RawMessage) *string { return lenient.JSONText(b) }
-
-// JSONTextIn is JSONText with the text stored at p (see lenient.JSONTextIn).
-func JSONTextIn(b json.RawMessage, p *string) *string { return lenient.JSONTextIn(b, p) }
+// JSONText returns a diff value as text, stored at p: a JSON string
+// unquoted, anything else as its JSON, null as nil (see lenient.JSONText).
+func JSONText(b json.RawMessage, p *string) *string { return lenient.JSONText(b, p) }

@@ -54,7 +54,7 @@ func TestLenientAuditEntry(t *testing.T) {
 	if want := time.UnixMilli(1740495130903).UTC(); !e.Timestamp.Equal(want) {
 		t.Errorf("epoch ms timestamp: %s", e.Timestamp)
 	}
-	if *JSONText(e.DiffPayload.OldValue) != "a" || *JSONText(e.DiffPayload.NewValue) != `{"v":2}` {
+	if *JSONText(e.DiffPayload.OldValue, new(string)) != "a" || *JSONText(e.DiffPayload.NewValue, new(string)) != `{"v":2}` {
 		t.Errorf("diff values")
 	}
 	if string(e.Raw) != raw {

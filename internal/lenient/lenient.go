@@ -197,13 +197,10 @@ func ParseTime(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// JSONText returns a value as text: a JSON string unquoted, anything else
-// as its JSON, absent or null as nil.
-func JSONText(b json.RawMessage) *string { return JSONTextIn(b, new(string)) }
-
-// JSONTextIn is JSONText with the text stored at p, which the caller
-// provides (see Int.In); nil, and p untouched, where JSONText is nil.
-func JSONTextIn(b json.RawMessage, p *string) *string {
+// JSONText returns a value as text, stored at p, which the caller provides
+// (see Int.In): a JSON string unquoted, anything else as its JSON; absent
+// or null is nil, with p untouched.
+func JSONText(b json.RawMessage, p *string) *string {
 	t := bytes.TrimSpace(b)
 	if len(t) == 0 || string(t) == "null" {
 		return nil

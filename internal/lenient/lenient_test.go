@@ -30,7 +30,7 @@ func TestLenientScalars(t *testing.T) {
 	if !v.T1.Equal(v.T2.Time) {
 		t.Errorf("times %v %v", v.T1, v.T2)
 	}
-	if JSONText(json.RawMessage(`null`)) != nil || *JSONText(json.RawMessage(`"a"`)) != "a" || *JSONText(json.RawMessage(`[1]`)) != "[1]" {
+	if JSONText(json.RawMessage(`null`), new(string)) != nil || *JSONText(json.RawMessage(`"a"`), new(string)) != "a" || *JSONText(json.RawMessage(`[1]`), new(string)) != "[1]" {
 		t.Error("JSONText")
 	}
 }
@@ -91,12 +91,12 @@ func TestInStoresWhereItIsTold(t *testing.T) {
 		t.Errorf("Time.Ptr: %v", p)
 	}
 	txt := "kept"
-	if p := JSONTextIn(json.RawMessage(`"a\"b"`), &txt); p != &txt || txt != `a"b` {
-		t.Errorf("JSONTextIn: %v %q", p, txt)
+	if p := JSONText(json.RawMessage(`"a\"b"`), &txt); p != &txt || txt != `a"b` {
+		t.Errorf("JSONText: %v %q", p, txt)
 	}
 	for _, b := range []string{``, `null`, ` null `, `"unterminated`} {
-		if p := JSONTextIn(json.RawMessage(b), &txt); p != nil || txt != `a"b` {
-			t.Errorf("JSONTextIn(%q): %v, place %q", b, p, txt)
+		if p := JSONText(json.RawMessage(b), &txt); p != nil || txt != `a"b` {
+			t.Errorf("JSONText(%q): %v, place %q", b, p, txt)
 		}
 	}
 }
