@@ -91,7 +91,7 @@ func newAuditLogRow(e *platform.AuditEntry, version string) *auditLogRow {
 func listCelonisAuditLogs(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
 	defer func() { err = scanerr.Final(ctx, err) }()
 	return nil, listTimed(ctx, d, "celonis_audit_log.listCelonisAuditLogs", (*platform.Client).ListAuditLogs,
-		func(e *platform.AuditEntry) *time.Time { return e.Timestamp.Ref() },
+		(*platform.AuditEntry).At,
 		func(c *platform.Client, e *platform.AuditEntry) any {
 			return newAuditLogRow(e, c.AuditLogVersion())
 		})

@@ -53,7 +53,7 @@ type loginHistoryRow struct {
 func listCelonisLoginHistory(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
 	defer func() { err = scanerr.Final(ctx, err) }()
 	return nil, listTimed(ctx, d, "celonis_login_history.listCelonisLoginHistory", (*platform.Client).ListLoginHistory,
-		func(e *platform.LoginEvent) *time.Time { return e.Timestamp.Ref() },
+		(*platform.LoginEvent).At,
 		func(c *platform.Client, e *platform.LoginEvent) any {
 			r := &loginHistoryRow{EventType: string(e.AuthenticationEventType), Email: string(e.Email), Success: e.Success, Raw: e.Raw}
 			r.Timestamp = e.Timestamp.In(&r.at)

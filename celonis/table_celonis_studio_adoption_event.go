@@ -60,7 +60,7 @@ type adoptionRow struct {
 func listCelonisStudioAdoptionEvents(ctx context.Context, d *plugin.QueryData, _ *plugin.HydrateData) (_ any, err error) {
 	defer func() { err = scanerr.Final(ctx, err) }()
 	return nil, listTimed(ctx, d, "celonis_studio_adoption_event.listCelonisStudioAdoptionEvents", (*platform.Client).ListStudioAdoptionEvents,
-		func(e *platform.AdoptionEvent) *time.Time { return e.Timestamp.Ref() },
+		(*platform.AdoptionEvent).At,
 		func(c *platform.Client, e *platform.AdoptionEvent) any {
 			r := &adoptionRow{ID: string(e.ID), EventType: string(e.EventType),
 				UserID: string(e.UserID), UserEmail: string(e.UserEmail), AssetID: string(e.AssetID),

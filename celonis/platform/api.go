@@ -67,7 +67,7 @@ func (c *Client) AuditLogVersion() string {
 func (c *Client) ListAuditLogs(ctx context.Context, r TimeRange, p Pager, h Handler[AuditEntry]) error {
 	if c.AuditLogVersion() == "v2" {
 		first, h2 := firstPage(h)
-		err := cursorWindows(ctx, c, auditV2, auditV2.paths[0], r, millis, entryAccess[AuditEntry]{(*AuditEntry).at, (*AuditEntry).rawJSON}, p, h2)
+		err := cursorWindows(ctx, c, auditV2, auditV2.paths[0], r, millis, entryAccess[AuditEntry]{(*AuditEntry).At, (*AuditEntry).rawJSON}, p, h2)
 		if !first.notFound(err) {
 			return err
 		}
@@ -89,7 +89,7 @@ func (c *Client) ListLoginHistory(ctx context.Context, r TimeRange, p Pager, h H
 // ListStudioAdoptionEvents streams Studio adoption tracking events in r.
 func (c *Client) ListStudioAdoptionEvents(ctx context.Context, r TimeRange, p Pager, h Handler[AdoptionEvent]) error {
 	return withPath(c, studioAdoption, h, func(path string, h Handler[AdoptionEvent]) error {
-		return cursorWindows(ctx, c, studioAdoption, path, r, millis, entryAccess[AdoptionEvent]{(*AdoptionEvent).at, (*AdoptionEvent).rawJSON}, p, h)
+		return cursorWindows(ctx, c, studioAdoption, path, r, millis, entryAccess[AdoptionEvent]{(*AdoptionEvent).At, (*AdoptionEvent).rawJSON}, p, h)
 	})
 }
 

@@ -132,7 +132,10 @@ func decodeFastEntry[T any](e *T, rest []byte) (int, bool) {
 	return any(e).(fastEntry).decodeFast(rest)
 }
 
-func (e *AuditEntry) at() *time.Time { return e.Timestamp.Ref() }
+// At is the entry's time, nil when it has none: what a time range is
+// matched against, by the windows here and by the tables' filters. It
+// points into the entry.
+func (e *AuditEntry) At() *time.Time { return e.Timestamp.Ref() }
 
 // LoginEvent is one login history (authentication) event.
 type LoginEvent struct {
@@ -142,6 +145,9 @@ type LoginEvent struct {
 	Timestamp               Time   `json:"timestamp"`
 	rawEntry
 }
+
+// At is the event's time, as AuditEntry.At is.
+func (e *LoginEvent) At() *time.Time { return e.Timestamp.Ref() }
 
 // UnmarshalJSON keeps the raw entry; a success flag of an odd type is null.
 func (e *LoginEvent) UnmarshalJSON(b []byte) error {
@@ -218,7 +224,8 @@ func (e *AdoptionEvent) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (e *AdoptionEvent) at() *time.Time { return e.Timestamp.Ref() }
+// At is the event's time, as AuditEntry.At is.
+func (e *AdoptionEvent) At() *time.Time { return e.Timestamp.Ref() }
 
 // Member is one team member.
 type Member struct {

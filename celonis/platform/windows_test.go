@@ -233,7 +233,7 @@ func TestPageLoopFetchesPagesAheadInOrder(t *testing.T) {
 	var times []time.Time
 	err := c.ListAuditLogs(context.Background(), r, Pager{Concurrency: 4}, func(items []AuditEntry) bool {
 		for _, e := range items {
-			times = append(times, *e.at())
+			times = append(times, *e.At())
 		}
 		return true
 	})
