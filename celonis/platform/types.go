@@ -79,41 +79,39 @@ var (
 // when it cannot be sure (see lenient.Members), and encoding/json decodes
 // the page instead.
 func (e *AuditEntry) decodeFast(rest []byte) (int, bool) {
-	n, ok := lenient.DecodeLeading(rest, auditEntryNames, func(i int, v []byte) bool {
+	n, ok := lenient.DecodeLeading(rest, auditEntryNames, func(i int, rest []byte) (int, bool) {
 		switch i {
 		case 0:
-			return e.UserID.ShareJSON(v) == nil
+			return e.UserID.ShareLeading(rest)
 		case 1:
-			return e.UserRole.ShareJSON(v) == nil
+			return e.UserRole.ShareLeading(rest)
 		case 2:
-			return e.Event.ShareJSON(v) == nil
+			return e.Event.ShareLeading(rest)
 		case 3:
-			return e.Timestamp.UnmarshalJSON(v) == nil
+			return e.Timestamp.Leading(rest)
 		case 4:
-			e.Message = v
+			return lenient.RawLeading(rest, &e.Message)
 		case 5:
-			return e.IPAddress.ShareJSON(v) == nil
+			return e.IPAddress.ShareLeading(rest)
 		case 6:
-			return e.Port.ShareJSON(v) == nil
-		case 7:
-			return lenient.DecodePointer(v, &e.DiffPayload, (*Diff).decodeFast)
+			return e.Port.ShareLeading(rest)
+		default:
+			return lenient.PointerLeading(rest, &e.DiffPayload, (*Diff).decodeFast)
 		}
-		return true
 	})
 	e.Raw = rest[:n:n]
 	return n, ok
 }
 
-func (d *Diff) decodeFast(v []byte) bool {
-	_, ok := lenient.DecodeObject(v, diffNames, func(i int, v []byte) bool {
+// decodeFast decodes the diff where it stands in its entry (see
+// lenient.DecodeLeading).
+func (d *Diff) decodeFast(rest []byte) (int, bool) {
+	return lenient.DecodeLeading(rest, diffNames, func(i int, rest []byte) (int, bool) {
 		if i == 0 {
-			d.OldValue = v
-		} else {
-			d.NewValue = v
+			return lenient.RawLeading(rest, &d.OldValue)
 		}
-		return true
+		return lenient.RawLeading(rest, &d.NewValue)
 	})
-	return ok
 }
 
 // fastEntry is an entry type with a hand-written decoder.

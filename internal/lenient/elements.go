@@ -130,13 +130,13 @@ func skipValue(doc []byte, i int) int {
 	}
 	switch doc[i] {
 	case '"':
-		for i++; i < len(doc); i++ {
+		for i = textRun(doc, i+1); i < len(doc); i = textRun(doc, i+1) {
 			switch doc[i] {
 			case '\\':
 				i++
 			case '"':
 				return i + 1
-			}
+			} // a control character: not in valid JSON, passed over
 		}
 		return i
 	case '{', '[':

@@ -157,9 +157,10 @@ func TestLeadingValuesEndWhereTheyEnd(t *testing.T) {
 		{`[1]]`, 0, false},
 	} {
 		var got []string
-		n, ok := DecodeLeading([]byte(c.doc), names, func(i int, v []byte) bool {
+		n, ok := DecodeLeading([]byte(c.doc), names, func(i int, rest []byte) (int, bool) {
+			v := Leading(rest)
 			got = append(got, names[i]+"="+string(v))
-			return true
+			return len(v), true
 		})
 		if n != c.n || ok != c.ok {
 			t.Errorf("%s: length %d ok %v (members %q), want %d %v", c.doc, n, ok, got, c.n, c.ok)
@@ -167,9 +168,10 @@ func TestLeadingValuesEndWhereTheyEnd(t *testing.T) {
 	}
 	type entry struct{ A, B string }
 	decode := func(e *entry, rest []byte) (int, bool) {
-		return DecodeLeading(rest, names, func(i int, v []byte) bool {
+		return DecodeLeading(rest, names, func(i int, rest []byte) (int, bool) {
+			v := Leading(rest)
 			*[]*string{&e.A, &e.B}[i] = string(v)
-			return true
+			return len(v), true
 		})
 	}
 	for _, c := range []struct {
@@ -201,6 +203,36 @@ func TestLeadingValuesEndWhereTheyEnd(t *testing.T) {
 		}
 		if c.ok && strings.Contains(c.body, `"b":"x"`) && (len(others) != 1 || others[0] != `"x"`) {
 			t.Errorf("%s: the other members %q", c.body, others)
+		}
+	}
+}
+
+// A pointer member decodes where it stands: null leaves it nil, an object
+// is decoded into a new value, anything else gives way.
+func TestPointerLeading(t *testing.T) {
+	type pair struct{ A, B String }
+	names := Names{"a", "b"}
+	decode := func(p *pair, rest []byte) (int, bool) {
+		return DecodeLeading(rest, names, func(i int, rest []byte) (int, bool) {
+			return []*String{&p.A, &p.B}[i].ShareLeading(rest)
+		})
+	}
+	for _, c := range []struct {
+		rest string
+		n    int
+		ok   bool
+		want *pair
+	}{
+		{`null,"x":1}`, 4, true, nil},
+		{`{"a":"1","b":"\u0032"},"x":1}`, 22, true, &pair{"1", "2"}},
+		{`{ "b" : "x" } }`, 13, true, &pair{B: "x"}},
+		{`[1],"x":1}`, 0, false, &pair{}},
+		{`"s"}`, 0, false, &pair{}},
+	} {
+		var p *pair
+		n, ok := PointerLeading([]byte(c.rest), &p, decode)
+		if ok != c.ok || ok && (n != c.n || !reflect.DeepEqual(p, c.want)) {
+			t.Errorf("%s: %d bytes, ok %v, decoded %+v; want %d %v %+v", c.rest, n, ok, p, c.n, c.ok, c.want)
 		}
 	}
 }

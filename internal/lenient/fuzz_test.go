@@ -1,6 +1,7 @@
 package lenient
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 	"time"
@@ -60,5 +61,37 @@ func FuzzScalars(f *testing.F) {
 		}
 		_ = JSONText(b, new(string))
 		_ = JSONColumn(b)
+		leadingAgrees(t, b)
 	})
+}
+
+// leadingAgrees checks that the Leading readers decode the valid JSON b,
+// followed by more of its document, as UnmarshalJSON decodes b alone, and
+// end where b ends.
+func leadingAgrees(t *testing.T, b []byte) {
+	t.Helper()
+	v := bytes.TrimSpace(b)
+	rest := append(bytes.Clone(v), `,"more"]`...)
+	var s, ls String
+	var n, ln Int
+	var x, lx Bool
+	var tm, ltm Time
+	var raw json.RawMessage
+	for _, c := range []struct {
+		unmarshal json.Unmarshaler
+		leading   func([]byte) (int, bool)
+	}{
+		{&s, ls.ShareLeading}, {&n, ln.Leading}, {&x, lx.Leading}, {&tm, ltm.Leading},
+		{new(json.RawMessage), func(r []byte) (int, bool) { return RawLeading(r, &raw) }},
+	} {
+		if err := c.unmarshal.UnmarshalJSON(v); err != nil {
+			t.Fatalf("%q: %v", v, err)
+		}
+		if got, ok := c.leading(rest); got != len(v) || !ok {
+			t.Fatalf("%q: a Leading reader read %d bytes (ok %v), want %d", rest, got, ok, len(v))
+		}
+	}
+	if ls != s || ln != n || lx != x || !ltm.Equal(tm.Time) || string(raw) != string(v) {
+		t.Fatalf("%q: Leading read %q %v %v %v %s, UnmarshalJSON %q %v %v %v", v, ls, ln, lx, ltm, raw, s, n, x, tm)
+	}
 }

@@ -53,12 +53,61 @@ func (s *String) decode(b []byte, share bool) error {
 	return nil
 }
 
-// parsed is b's text for a parse that keeps nothing of it (numbers,
-// booleans, times in UTC), sharing b's memory: no copy.
-func parsed(b []byte) (String, error) {
+// ShareLeading decodes, as ShareJSON does, the value at the start of rest
+// (see DecodeLeading) and returns its length.
+func (s *String) ShareLeading(rest []byte) (int, bool) {
+	v, text, err := leadingText(rest)
+	if err != nil {
+		return 0, false
+	}
+	*s = text
+	return len(v), true
+}
+
+// leadingText reads the value at the start of rest (valid JSON that may go
+// on after it) as ShareJSON reads a value: it returns the value and its
+// text, which shares rest's memory. A string without escapes (nearly
+// every one) takes one pass over its bytes: finding its end finds that it
+// has none.
+func leadingText(rest []byte) (v []byte, text String, err error) {
+	if len(rest) > 0 && rest[0] == '"' {
+		if end := textRun(rest, 1); end < len(rest) && rest[end] == '"' && utf8.Valid(rest[1:end]) {
+			return rest[: end+1 : end+1], String(shared(rest[1:end])), nil
+		}
+	}
+	v = Leading(rest)
+	err = text.ShareJSON(v)
+	return v, text, err
+}
+
+// RawLeading stores the value at the start of rest at p, as encoding/json
+// stores a json.RawMessage member but sharing rest's memory, and returns
+// its length (see DecodeLeading).
+func RawLeading(rest []byte, p *json.RawMessage) (int, bool) {
+	*p = Leading(rest)
+	return len(*p), true
+}
+
+// unmarshal is UnmarshalJSON for a type parsed from text that it keeps
+// nothing of (numbers, booleans, times in UTC): parse reads b's text,
+// which shares b's memory.
+func unmarshal(b []byte, parse func(String)) error {
 	var s String
 	err := s.decode(b, true)
-	return s, err
+	if err == nil {
+		parse(s)
+	}
+	return err
+}
+
+// leading is unmarshal for the value at the start of rest (see
+// DecodeLeading): it returns the value's length.
+func leading(rest []byte, parse func(String)) (int, bool) {
+	v, s, err := leadingText(rest)
+	if err == nil {
+		parse(s)
+	}
+	return len(v), err == nil
 }
 
 // plainString reports whether b, a JSON string the decoder has already
@@ -75,11 +124,13 @@ type Int struct {
 }
 
 // UnmarshalJSON never fails for valid JSON.
-func (n *Int) UnmarshalJSON(b []byte) error {
-	s, err := parsed(b)
-	if err != nil {
-		return err
-	}
+func (n *Int) UnmarshalJSON(b []byte) error { return unmarshal(b, n.parse) }
+
+// Leading decodes, as UnmarshalJSON does, the value at the start of rest
+// (see DecodeLeading) and returns its length.
+func (n *Int) Leading(rest []byte) (int, bool) { return leading(rest, n.parse) }
+
+func (n *Int) parse(s String) {
 	v, err := strconv.ParseInt(strings.TrimSpace(string(s)), 10, 64)
 	if err != nil {
 		if f, ferr := strconv.ParseFloat(strings.TrimSpace(string(s)), 64); ferr == nil && f == float64(int64(f)) {
@@ -87,7 +138,6 @@ func (n *Int) UnmarshalJSON(b []byte) error {
 		}
 	}
 	*n = Int{Value: v, Valid: err == nil}
-	return nil
 }
 
 // Ptr returns nil when unset, for nullable columns.
@@ -110,14 +160,15 @@ type Bool struct {
 }
 
 // UnmarshalJSON never fails for valid JSON.
-func (v *Bool) UnmarshalJSON(b []byte) error {
-	s, err := parsed(b)
-	if err != nil {
-		return err
-	}
+func (v *Bool) UnmarshalJSON(b []byte) error { return unmarshal(b, v.parse) }
+
+// Leading decodes, as UnmarshalJSON does, the value at the start of rest
+// (see DecodeLeading) and returns its length.
+func (v *Bool) Leading(rest []byte) (int, bool) { return leading(rest, v.parse) }
+
+func (v *Bool) parse(s String) {
 	x, err := strconv.ParseBool(strings.TrimSpace(string(s)))
 	*v = Bool{Value: x, Valid: err == nil}
-	return nil
 }
 
 // Ptr returns nil when unset, for nullable columns.
@@ -135,14 +186,13 @@ func (v Bool) Ptr() *bool {
 type Time struct{ time.Time }
 
 // UnmarshalJSON never fails for valid JSON.
-func (t *Time) UnmarshalJSON(b []byte) error {
-	s, err := parsed(b)
-	if err != nil {
-		return err
-	}
-	t.Time, _ = ParseTime(string(s))
-	return nil
-}
+func (t *Time) UnmarshalJSON(b []byte) error { return unmarshal(b, t.parse) }
+
+// Leading decodes, as UnmarshalJSON does, the value at the start of rest
+// (see DecodeLeading) and returns its length.
+func (t *Time) Leading(rest []byte) (int, bool) { return leading(rest, t.parse) }
+
+func (t *Time) parse(s String) { t.Time, _ = ParseTime(string(s)) }
 
 // Ptr returns nil for the zero time, for nullable columns.
 func (t Time) Ptr() *time.Time { return t.In(new(time.Time)) }

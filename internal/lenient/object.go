@@ -1,9 +1,6 @@
 package lenient
 
-import (
-	"bytes"
-	"strings"
-)
+import "strings"
 
 // Hand-written decoders for the hot entry types (the audit logs of both
 // products) read a page in one pass over its bytes, without reflection.
@@ -37,13 +34,12 @@ func (o *Object) name() (name []byte, value int, more bool) {
 	if !o.ok || o.i >= len(o.doc) || o.doc[o.i] != '"' {
 		return nil, 0, false
 	}
-	end := skipValue(o.doc, o.i)
-	name = o.doc[o.i+1 : end-1]
-	if bytes.IndexByte(name, '\\') >= 0 {
-		o.ok = false // encoding/json would match the unescaped name
+	end := textRun(o.doc, o.i+1)
+	if end >= len(o.doc) || o.doc[end] != '"' {
+		o.ok = false // an escape: encoding/json would match the unescaped name
 		return nil, 0, false
 	}
-	return name, skipSpace(o.doc, skipSpace(o.doc, end)+1), true // past ':'
+	return o.doc[o.i+1 : end], skipSpace(o.doc, skipSpace(o.doc, end+1)+1), true // past ':'
 }
 
 // resume moves the walk past a member whose value ends at end.
@@ -124,19 +120,17 @@ func (s *Seen) First(i int) bool {
 // Has reports whether member i has been seen.
 func (s Seen) Has(i int) bool { return s&(1<<i) != 0 }
 
-// IsNull reports whether a valid JSON value is null.
-func IsNull(v []byte) bool { return len(v) == 4 && string(v) == "null" }
-
-// DecodePointer decodes a member that is a pointer to a struct, as
-// encoding/json does: null leaves *p nil, an object is decoded into a new
-// one through decode, anything else is encoding/json's type error, which
-// decode (a DecodeObject) reports as false.
-func DecodePointer[T any](v []byte, p **T, decode func(*T, []byte) bool) bool {
-	if IsNull(v) {
-		return true
+// PointerLeading decodes, as encoding/json does, a member that is a
+// pointer to a struct, from the value at the start of rest (see
+// DecodeLeading): null leaves *p nil, an object is decoded into a new one
+// through decode (a DecodeLeading), where it stands, and anything else is
+// encoding/json's type error, which decode reports as false.
+func PointerLeading[T any](rest []byte, p **T, decode func(*T, []byte) (int, bool)) (int, bool) {
+	if n := validLiteral(rest, 0, "null"); n > 0 {
+		return n, true
 	}
 	*p = new(T)
-	return decode(*p, v)
+	return decode(*p, rest)
 }
 
 // decodeArray decodes the JSON array at the start of doc (valid JSON that
@@ -182,20 +176,31 @@ func ClearRoom[T any](items *[]T) {
 // seen, and false when the walk gives way (see Members), a known member
 // repeats, or set returns false.
 func DecodeObject(doc []byte, names Names, set func(i int, v []byte) bool) (Seen, bool) {
-	seen, _, ok := decodeObject(doc, names, set)
+	seen, _, ok := decodeMembers(doc, names, values(doc, set))
 	return seen, ok
 }
 
-// DecodeLeading decodes, as DecodeObject does, the object at the start of
-// doc (valid JSON that may go on after it: an array element and the rest
-// of its array), and returns the object's length.
-func DecodeLeading(doc []byte, names Names, set func(i int, v []byte) bool) (n int, ok bool) {
-	_, n, ok = decodeObject(doc, names, set)
+// DecodeLeading decodes the object at the start of doc (valid JSON that
+// may go on after it: an array element and the rest of its array, or a
+// member's value and the rest of its object) and returns the object's
+// length, or false as DecodeObject does. Each member it knows is decoded
+// where it stands: set reads the value at the start of rest (the value
+// and what follows it) and returns the value's length, so that no value
+// is scanned once to find its end and again to decode it. Leading,
+// PointerLeading and the types' Leading methods are such readers.
+func DecodeLeading(doc []byte, names Names, set func(i int, rest []byte) (n int, ok bool)) (n int, ok bool) {
+	_, n, ok = decodeMembers(doc, names, func(k, i int) (int, bool) {
+		n, ok := set(k, doc[i:])
+		return i + n, ok
+	})
 	return n, ok
 }
 
-func decodeObject(doc []byte, names Names, set func(i int, v []byte) bool) (Seen, int, bool) {
-	return decodeMembers(doc, names, values(doc, set))
+// Leading returns the value at the start of rest (valid JSON), for a
+// DecodeLeading reader that needs the whole value.
+func Leading(rest []byte) []byte {
+	end := skipValue(rest, 0)
+	return rest[:end:end]
 }
 
 // values is decodeMembers' value for members whose values set decodes

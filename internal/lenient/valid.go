@@ -1,5 +1,7 @@
 package lenient
 
+import "math/bits"
+
 // maxDepth is encoding/json's limit on nesting: deeper JSON is not valid
 // to it.
 const maxDepth = 10000
@@ -112,13 +114,13 @@ func validName[T Text](b T, i int) int {
 // returns the index past its closing quote, or -1. Like encoding/json it
 // accepts any byte from 0x20 up, valid UTF-8 or not.
 func validString[T Text](b T, i int) int {
-	for i++; i < len(b); i++ {
+	for i = textRun(b, i+1); i < len(b); i = textRun(b, i+1) {
 		switch c := b[i]; {
 		case c == '"':
 			return i + 1
 		case c < 0x20:
 			return -1
-		case c == '\\':
+		default: // '\\'
 			if i++; i >= len(b) {
 				return -1
 			}
@@ -140,6 +142,41 @@ func validString[T Text](b T, i int) int {
 		}
 	}
 	return -1
+}
+
+const (
+	lows  = 0x0101010101010101 // 0x01 in each byte of a word
+	highs = 0x8080808080808080 // 0x80 in each byte
+)
+
+// textRun returns the index of the first byte from i on that ends a run of
+// plain string text: a quote, a backslash or a control character (below
+// 0x20); len(b) if there is none. JSON is mostly strings, and reading them
+// was most of the decoders' time: it tests eight bytes at a time.
+func textRun[T Text](b T, i int) int {
+	for ; len(b)-i >= 8; i += 8 {
+		x := word(b, i)
+		q, s := x^(lows*'"'), x^(lows*'\\')
+		// A byte's top bit is set where it is zero (q, s) or below 0x20 (x).
+		// A borrow can set it in a byte above such a byte too, never below:
+		// the lowest byte marked is the first one that stops the run.
+		if m := ((q-lows)&^q | (s-lows)&^s | (x-lows*0x20)&^x) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
+			return i
+		}
+	}
+	return i
+}
+
+// word is the eight bytes of b from i on, the first the lowest.
+func word[T Text](b T, i int) uint64 {
+	b = b[i : i+8]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
 // validLiteral checks that lit is spelled at i and returns the index past

@@ -71,3 +71,50 @@ func BenchmarkValid(b *testing.B) {
 		})
 	}
 }
+
+// textRun finds the first quote, backslash or control character from a
+// given index on, as a plain loop does, wherever such bytes stand in the
+// eight-byte words it tests and whatever bytes are beside them.
+func TestTextRun(t *testing.T) {
+	plain := func(b []byte, i int) int {
+		for ; i < len(b); i++ {
+			if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
+				return i
+			}
+		}
+		return i
+	}
+	check := func(b []byte) {
+		for i := 0; i <= len(b); i++ {
+			if got, want := textRun(b, i), plain(b, i); got != want {
+				t.Fatalf("%q from %d: %d, want %d", b, i, got, want)
+			}
+			if got, want := textRun(string(b), i), plain(b, i); got != want {
+				t.Fatalf("%q as a string from %d: %d, want %d", b, i, got, want)
+			}
+		}
+	}
+	const size = 19
+	b := []byte(strings.Repeat("a", size))
+	for p := range size {
+		for c := range 256 {
+			b[p] = byte(c)
+			check(b)
+		}
+		b[p] = 'a'
+	}
+	// Pairs of the bytes either side of each test's edges: a borrow from
+	// one must never hide the other, nor mark a byte that stops nothing.
+	edges := []byte{0x00, 0x01, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x5b, 0x5c, 0x5d, 0x7f, 0x80, 0x81, 0xa2, 0xdc, 0xff}
+	for p := range size {
+		for q := p + 1; q < size; q++ {
+			for _, c := range edges {
+				for _, d := range edges {
+					b[p], b[q] = c, d
+					check(b)
+				}
+			}
+			b[p], b[q] = 'a', 'a'
+		}
+	}
+}

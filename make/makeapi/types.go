@@ -62,69 +62,77 @@ var (
 // rest of its page's array, valid JSON) exactly as encoding/json would,
 // keeps the entry's bytes as its raw JSON and returns their length; false
 // when it cannot be sure (see lenient.Members), and encoding/json decodes
-// the page instead.
+// the page instead. Text shares the body's memory (see
+// lenient.String.ShareJSON).
 func (e *AuditLog) decodeFast(rest []byte) (int, bool) {
-	n, ok := lenient.DecodeLeading(rest, auditLogNames, func(i int, v []byte) bool {
+	n, ok := lenient.DecodeLeading(rest, auditLogNames, func(i int, rest []byte) (int, bool) {
 		switch i {
 		case 0:
-			return e.UUID.ShareJSON(v) == nil
+			return e.UUID.ShareLeading(rest)
 		case 1:
-			return e.IMTID.ShareJSON(v) == nil
+			return e.IMTID.ShareLeading(rest)
 		case 2:
-			return e.CreatedAt.UnmarshalJSON(v) == nil
+			return e.CreatedAt.Leading(rest)
 		case 3:
-			return e.TriggeredAt.UnmarshalJSON(v) == nil
+			return e.TriggeredAt.Leading(rest)
 		case 4:
-			return e.OrganizationID.UnmarshalJSON(v) == nil
+			return e.OrganizationID.Leading(rest)
 		case 5:
-			return lenient.DecodePointer(v, &e.Organization, (*Ref).decodeFast)
+			return lenient.PointerLeading(rest, &e.Organization, (*Ref).decodeFast)
 		case 6:
-			return e.EventName.ShareJSON(v) == nil
+			return e.EventName.ShareLeading(rest)
 		case 7:
-			return lenient.DecodePointer(v, &e.Team, (*Ref).decodeFast)
+			return lenient.PointerLeading(rest, &e.Team, (*Ref).decodeFast)
 		case 8:
-			return lenient.DecodePointer(v, &e.Actor, (*Actor).decodeFast)
+			return lenient.PointerLeading(rest, &e.Actor, (*Actor).decodeFast)
 		case 9:
-			return e.TargetID.ShareJSON(v) == nil
+			return e.TargetID.ShareLeading(rest)
 		case 10:
-			return lenient.DecodePointer(v, &e.Version, (*Version).decodeFast)
+			return lenient.PointerLeading(rest, &e.Version, (*Version).decodeFast)
 		case 11:
-			e.DetailsField = v
-		case 12:
-			e.DetailField = v
+			return lenient.RawLeading(rest, &e.DetailsField)
+		default:
+			return lenient.RawLeading(rest, &e.DetailField)
 		}
-		return true
 	})
 	e.Raw = rest[:n:n]
 	return n, ok
 }
 
-// scalars decodes an object of lenient scalars; at returns the field of
-// the member at each index of names. Text shares the body's memory (see
-// lenient.String.ShareJSON).
-func scalars(v []byte, names lenient.Names, at func(i int) json.Unmarshaler) bool {
-	_, ok := lenient.DecodeObject(v, names, func(i int, v []byte) bool {
-		field := at(i)
-		if s, ok := field.(*lenient.String); ok {
-			return s.ShareJSON(v) == nil
+// The nested objects decode where they stand in their entry, as the entry
+// does in its page (see lenient.DecodeLeading).
+
+func (r *Ref) decodeFast(rest []byte) (int, bool) {
+	return lenient.DecodeLeading(rest, refNames, func(i int, rest []byte) (int, bool) {
+		if i == 0 {
+			return r.ID.Leading(rest)
 		}
-		return field.UnmarshalJSON(v) == nil
-	})
-	return ok
-}
-
-func (r *Ref) decodeFast(v []byte) bool {
-	return scalars(v, refNames, func(i int) json.Unmarshaler { return [...]json.Unmarshaler{&r.ID, &r.Name}[i] })
-}
-
-func (a *Actor) decodeFast(v []byte) bool {
-	return scalars(v, actorNames, func(i int) json.Unmarshaler {
-		return [...]json.Unmarshaler{&a.ID, &a.Name, &a.Email, &a.Anonymized}[i]
+		return r.Name.ShareLeading(rest)
 	})
 }
 
-func (ver *Version) decodeFast(v []byte) bool {
-	return scalars(v, versionNames, func(i int) json.Unmarshaler { return [...]json.Unmarshaler{&ver.From, &ver.To}[i] })
+func (a *Actor) decodeFast(rest []byte) (int, bool) {
+	return lenient.DecodeLeading(rest, actorNames, func(i int, rest []byte) (int, bool) {
+		switch i {
+		case 0:
+			return a.ID.Leading(rest)
+		case 1:
+			return a.Name.ShareLeading(rest)
+		case 2:
+			return a.Email.ShareLeading(rest)
+		default:
+			return a.Anonymized.Leading(rest)
+		}
+	})
+}
+
+func (ver *Version) decodeFast(rest []byte) (int, bool) {
+	return lenient.DecodeLeading(rest, versionNames, func(i int, rest []byte) (int, bool) {
+		if i == 0 {
+			return ver.From.ShareLeading(rest)
+		}
+		return ver.To.ShareLeading(rest)
+	})
 }
 
 // KeepRaw keeps an entry read on its own (the detail endpoint) whole.
