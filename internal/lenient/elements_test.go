@@ -124,13 +124,18 @@ func TestMembersAndNames(t *testing.T) {
 	}
 	acd := Names{"a", "c", "d"}
 	var got []string
-	collect := func(i int, v []byte) bool { got = append(got, acd[i]+"="+string(v)); return true }
-	_, ok := DecodeObject([]byte(` { "a" : [1, {"b":"}"}] , "c":"x\"y" , "d" : null } `), acd, collect)
-	if want := []string{`a=[1, {"b":"}"}]`, `c="x\"y"`, `d=null`}; !ok || strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("members %q (ok %v), want %q", got, ok, want)
+	collect := func(i int, rest []byte) (int, bool) {
+		v := Leading(rest)
+		got = append(got, acd[i]+"="+string(v))
+		return len(v), true
+	}
+	doc := `{ "a" : [1, {"b":"}"}] , "c":"x\"y" , "d" : null } `
+	n, ok := DecodeLeading([]byte(doc), acd, collect)
+	if want := []string{`a=[1, {"b":"}"}]`, `c="x\"y"`, `d=null`}; !ok || n != len(doc)-1 || strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("members %q (length %d, ok %v), want %q (%d)", got, n, ok, want, len(doc)-1)
 	}
 	for _, doc := range []string{`{"a\u0062":1}`, `[1]`, `"s"`, ``} {
-		if _, ok := DecodeObject([]byte(doc), acd, collect); ok {
+		if _, ok := DecodeLeading([]byte(doc), acd, collect); ok {
 			t.Errorf("%s: the walk says it read an object it cannot decode exactly", doc)
 		}
 	}

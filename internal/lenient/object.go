@@ -171,23 +171,16 @@ func ClearRoom[T any](items *[]T) {
 	}
 }
 
-// DecodeObject walks the object doc (valid JSON) and hands each member it
-// knows to set, with the member's index in names. It returns the members
-// seen, and false when the walk gives way (see Members), a known member
-// repeats, or set returns false.
-func DecodeObject(doc []byte, names Names, set func(i int, v []byte) bool) (Seen, bool) {
-	seen, _, ok := decodeMembers(doc, names, values(doc, set))
-	return seen, ok
-}
-
 // DecodeLeading decodes the object at the start of doc (valid JSON that
 // may go on after it: an array element and the rest of its array, or a
 // member's value and the rest of its object) and returns the object's
-// length, or false as DecodeObject does. Each member it knows is decoded
-// where it stands: set reads the value at the start of rest (the value
-// and what follows it) and returns the value's length, so that no value
-// is scanned once to find its end and again to decode it. Leading,
-// PointerLeading and the types' Leading methods are such readers.
+// length. Each member it knows, by its index in names, is decoded where it
+// stands: set reads the value at the start of rest (the value and what
+// follows it) and returns the value's length, so that no value is scanned
+// once to find its end and again to decode it. Leading, PointerLeading and
+// the types' Leading methods are such readers. It returns false when the
+// walk gives way (see Members), a known member repeats, or set returns
+// false.
 func DecodeLeading(doc []byte, names Names, set func(i int, rest []byte) (n int, ok bool)) (n int, ok bool) {
 	_, n, ok = decodeMembers(doc, names, func(k, i int) (int, bool) {
 		n, ok := set(k, doc[i:])
@@ -203,20 +196,11 @@ func Leading(rest []byte) []byte {
 	return rest[:end:end]
 }
 
-// values is decodeMembers' value for members whose values set decodes
-// once they are found: each one as it stands in doc, from i to its end.
-func values(doc []byte, set func(k int, v []byte) bool) func(k, i int) (int, bool) {
-	return func(k, i int) (int, bool) {
-		end := skipValue(doc, i)
-		return end, set(k, doc[i:end:end])
-	}
-}
-
 // decodeMembers walks the object at the start of doc (valid JSON) and,
 // for each member it knows, calls value with the member's index in names
 // and where its value starts in doc; value decodes it and returns where
 // it ends. It returns the members seen and the object's length, or false
-// as DecodeObject does.
+// as DecodeLeading does.
 func decodeMembers(doc []byte, names Names, value func(k, i int) (end int, ok bool)) (Seen, int, bool) {
 	var seen Seen
 	o := Members(doc)
@@ -244,25 +228,26 @@ func decodeMembers(doc []byte, names Names, value func(k, i int) (end int, ok bo
 }
 
 // DecodePage is a page's DecodeFast: body must be valid JSON, an object
-// whose members set accepts (see DecodeObject), among them names[0], the
-// page's array, which items points at. Its elements are decoded through
-// decode (see decodeArray) where the array stands in the body, without a
-// pass to find where it ends first; set decodes the other members. Both
-// decode into a copy of *page that replaces it only then; otherwise the
-// array's room is cleared for encoding/json.
+// whose members are read as DecodeLeading reads them, among them
+// names[0], the page's array, which items points at. Its elements are
+// decoded through decode (see decodeArray) where the array stands in the
+// body, without a pass to find where it ends first; set decodes each of
+// the other members from its whole value v. Both decode into a copy of
+// *page that replaces it only then; otherwise the array's room is cleared
+// for encoding/json.
 func DecodePage[P, T any](body []byte, page *P, items func(*P) **[]T, decode func(e *T, rest []byte) (n int, ok bool),
 	names Names, set func(q *P, i int, v []byte) bool) bool {
 	if !Valid(body) {
 		return false
 	}
 	q := *page
-	others := values(body, func(k int, v []byte) bool { return set(&q, k, v) })
 	seen, _, ok := decodeMembers(body, names, func(k, i int) (int, bool) {
 		if k == 0 {
 			n, ok := decodeArray(body[i:], items(&q), decode)
 			return i + n, ok
 		}
-		return others(k, i)
+		v := Leading(body[i:])
+		return i + len(v), set(&q, k, v)
 	})
 	if !ok || !seen.Has(0) {
 		ClearRoom(*items(page))
