@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/sandbox"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/sqlengine"
 )
 
 // These tests run the query command in-process through the SDK (not under
@@ -327,5 +329,50 @@ func TestConfigFileLimiter(t *testing.T) {
 		if code := Query(celonis.Plugin, []string{"--config-file", spc, "select 1"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "celonis.spc") {
 			t.Errorf("%q: exit %d, %s", bad, code, errb.String())
 		}
+	}
+}
+
+// Every value of a row reaches its column, the two times of a Make entry
+// among them (SQLite must have each one's text before the next is read),
+// as the entry's raw JSON holds it.
+func TestColumnsHoldTheirEntrysValues(t *testing.T) {
+	_, cfg := demo(t, 500)
+	rows := jsonRows(t, cfg, "select created_at, triggered_at, event_name, actor_anonymized, raw from celonis_make_audit_log limit 50")
+	if len(rows) != 50 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	text := func(v lenient.Time) string {
+		if v.IsZero() {
+			return ""
+		}
+		return v.UTC().Format(sqlengine.TimeLayout)
+	}
+	differ := 0
+	for _, r := range rows {
+		var e struct {
+			CreatedAt   lenient.Time   `json:"createdAt"`
+			TriggeredAt lenient.Time   `json:"triggeredAt"`
+			EventName   lenient.String `json:"eventName"`
+			Actor       *struct {
+				Anonymized bool `json:"anonymized"`
+			} `json:"actor"`
+		}
+		raw, _ := json.Marshal(r["raw"])
+		if err := json.Unmarshal(raw, &e); err != nil {
+			t.Fatal(err)
+		}
+		got := func(col string) string { s, _ := r[col].(string); return s }
+		if got("created_at") != text(e.CreatedAt) || got("triggered_at") != text(e.TriggeredAt) || got("event_name") != string(e.EventName) {
+			t.Fatalf("row %v, the entry %+v", r, e)
+		}
+		if e.Actor != nil && r["actor_anonymized"] != e.Actor.Anonymized {
+			t.Fatalf("actor_anonymized %v, the entry's %v", r["actor_anonymized"], e.Actor.Anonymized)
+		}
+		if got("created_at") != got("triggered_at") {
+			differ++
+		}
+	}
+	if differ == 0 {
+		t.Fatal("no row's two times differ: the test cannot tell them apart")
 	}
 }

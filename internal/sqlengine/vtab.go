@@ -2,7 +2,6 @@ package sqlengine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -99,6 +98,7 @@ type cursor struct {
 	cur    inproc.Row
 	rowid  int64
 	eof    bool
+	text   []byte // a time column's text, until SQLite has copied it (see toSQL)
 }
 
 func (c *cursor) Filter(_ int, idxStr string, vals []vtab.Value) error {
@@ -231,7 +231,7 @@ func (c *cursor) Next() error {
 func (c *cursor) Eof() bool { return c.eof }
 
 func (c *cursor) Column(i int) (vtab.Value, error) {
-	return toSQL(c.cur[c.t.def.columns[i].Name]), nil
+	return toSQL(c.cur[c.t.def.columns[i].Name], &c.text), nil
 }
 
 func (c *cursor) Rowid() (int64, error) { return c.rowid, nil }
@@ -312,23 +312,32 @@ func (t *table) qualValue(col string, v vtab.Value) (*proto.QualValue, error) {
 }
 
 // toSQL renders a plugin value for SQLite: timestamps as ISO text, JSON as
-// JSON text, booleans as 0/1.
-func toSQL(c *proto.Column) vtab.Value {
-	switch v := inproc.Value(c).(type) {
-	case nil:
+// JSON text, booleans as 0/1, the rest as inproc.Value reads it. The
+// common kinds are read from the column itself, not through inproc.Value,
+// which would put each value in an interface once more (an allocation a
+// text, JSON or time column of every row).
+//
+// SQLite copies a text value as soon as Column returns it (modernc hands
+// it over as SQLITE_TRANSIENT), so no text needs a copy of its own: JSON
+// is passed as the column's bytes (about 1 KB a row of raw and message),
+// and a time is written into *buf, which the next call writes over.
+func toSQL(c *proto.Column, buf *[]byte) vtab.Value {
+	if c == nil {
 		return nil
-	case time.Time:
-		return v.UTC().Format(TimeLayout)
-	case json.RawMessage:
-		// Read once, by SQLite, which copies it: the column's bytes need no
-		// copy of their own (about 1 KB a row of raw and message).
-		return unsafe.String(unsafe.SliceData(v), len(v))
-	case bool:
-		if v {
+	}
+	switch v := c.Value.(type) {
+	case *proto.Column_StringValue:
+		return v.StringValue
+	case *proto.Column_JsonValue:
+		return unsafe.String(unsafe.SliceData(v.JsonValue), len(v.JsonValue))
+	case *proto.Column_TimestampValue:
+		*buf = v.TimestampValue.AsTime().UTC().AppendFormat((*buf)[:0], TimeLayout)
+		return unsafe.String(unsafe.SliceData(*buf), len(*buf))
+	case *proto.Column_BoolValue:
+		if v.BoolValue {
 			return int64(1)
 		}
 		return int64(0)
-	default:
-		return v
 	}
+	return inproc.Value(c)
 }
