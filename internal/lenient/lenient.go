@@ -29,12 +29,11 @@ func (s *String) ShareJSON(b []byte) error { return s.decode(b, true) }
 
 func (s *String) decode(b []byte, share bool) error {
 	b = bytes.TrimSpace(b)
-	switch {
+	switch text, plain := plainText(b); {
 	case len(b) == 0 || string(b) == "null":
 		*s = ""
-	case b[0] == '"' && plainString(b):
-		// No escapes: the text between the quotes.
-		if text := b[1 : len(b)-1]; share {
+	case plain && len(text) == len(b)-2: // the string is the whole of b
+		if share {
 			*s = String(shared(text))
 		} else {
 			*s = String(text)
@@ -70,10 +69,9 @@ func (s *String) ShareLeading(rest []byte) (int, bool) {
 // every one) takes one pass over its bytes: finding its end finds that it
 // has none.
 func leadingText(rest []byte) (v []byte, text String, err error) {
-	if len(rest) > 0 && rest[0] == '"' {
-		if end := textRun(rest, 1); end < len(rest) && rest[end] == '"' && utf8.Valid(rest[1:end]) {
-			return rest[: end+1 : end+1], String(shared(rest[1:end])), nil
-		}
+	if text, ok := plainText(rest); ok {
+		n := len(text) + 2 // and its quotes
+		return rest[:n:n], String(shared(text)), nil
 	}
 	v = Leading(rest)
 	err = text.ShareJSON(v)
@@ -110,11 +108,20 @@ func leading(rest []byte, parse func(String)) (int, bool) {
 	return len(v), err == nil
 }
 
-// plainString reports whether b, a JSON string the decoder has already
-// validated, holds no escape sequence and is valid UTF-8: its text is then
-// the bytes between the quotes, as encoding/json would decode it.
-func plainString(b []byte) bool {
-	return len(b) >= 2 && b[len(b)-1] == '"' && bytes.IndexByte(b[1:len(b)-1], '\\') < 0 && utf8.Valid(b)
+// plainText returns the text of the JSON string at the start of rest
+// (valid JSON that may go on after it) when that text is the bytes between
+// its quotes, as encoding/json would decode it: no escape sequence and
+// valid UTF-8. Finding where the string ends finds whether it has an
+// escape: one pass over its bytes.
+func plainText(rest []byte) (text []byte, ok bool) {
+	if len(rest) == 0 || rest[0] != '"' {
+		return nil, false
+	}
+	end := textRun(rest, 1)
+	if end >= len(rest) || rest[end] != '"' || !utf8.Valid(rest[1:end]) {
+		return nil, false
+	}
+	return rest[1:end:end], true
 }
 
 // Int is a JSON number or numeric string; anything else leaves it unset.
