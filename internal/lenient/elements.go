@@ -1,11 +1,9 @@
 package lenient
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"strings"
 )
 
 // ArrayElements returns the raw elements of the array under key in the
@@ -67,31 +65,15 @@ func KeepRawElements[T any](body []byte, key string, items **[]T, set func(*T, [
 // scanArray is the fast path of ArrayElements, for valid JSON only; ok
 // false when it cannot be sure.
 func scanArray(doc []byte, key string) (elems [][]byte, found, ok bool) {
-	i := skipSpace(doc, 0)
-	if i >= len(doc) || doc[i] != '{' {
-		return nil, false, false
-	}
+	// The top-level object's members, walked as the fast decoders walk
+	// them: it gives way where encoding/json could have read key from
+	// another member (a name escaped, in another case, or repeated).
 	start := -1
-	for i = skipSpace(doc, i+1); i < len(doc) && doc[i] != '}'; {
-		end := skipValue(doc, i) // the key
-		name := doc[i+1 : end-1]
-		i = skipSpace(doc, end)
-		i = skipSpace(doc, i+1) // past ':'
-		switch {
-		case bytes.IndexByte(name, '\\') >= 0:
-			return nil, false, false
-		case string(name) == key:
-			if start >= 0 {
-				return nil, false, false
-			}
-			start = i
-		case strings.EqualFold(string(name), key):
-			return nil, false, false
-		}
-		i = skipSpace(doc, skipValue(doc, i))
-		if i < len(doc) && doc[i] == ',' {
-			i = skipSpace(doc, i+1)
-		}
+	if _, _, ok := decodeMembers(doc, Names{key}, func(_, i int) (int, bool) {
+		start = i
+		return skipValue(doc, i), true
+	}); !ok {
+		return nil, false, false
 	}
 	if start < 0 {
 		return nil, false, true // absent
@@ -105,7 +87,8 @@ func scanArray(doc []byte, key string) (elems [][]byte, found, ok bool) {
 	if doc[start] != '[' {
 		return nil, false, false
 	}
-	for i = skipSpace(doc, start+1); i < len(doc) && doc[i] != ']'; {
+	i := skipSpace(doc, start+1)
+	for i < len(doc) && doc[i] != ']' {
 		end := skipValue(doc, i)
 		elems = append(elems, doc[i:end:end])
 		i = skipSpace(doc, end)
