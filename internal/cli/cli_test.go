@@ -195,6 +195,14 @@ func TestJoinScansInnerTableOnceMore(t *testing.T) {
 	if n := len(d.Celonis.Requests("/api/external/members")); n > 2 {
 		t.Fatalf("members listed %d times for one join", n)
 	}
+	// Every replay gives every member: the join has a row for each audit
+	// row whose user is a member (user_id is unique among members), as
+	// SQLite's own IN over one scan of the members counts them.
+	in := jsonRows(t, cfg, `select a.user_email from celonis_audit_log a where a.user_id in (select user_id from celonis_team_member)
+		and a.timestamp > strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-30 days')`)
+	if len(in) != len(rows) {
+		t.Fatalf("the join has %d rows, the IN query %d", len(rows), len(in))
+	}
 }
 
 func TestOutputFormats(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -110,8 +111,39 @@ var ErrStop = errors.New("stop")
 // Execute runs q and calls fn for every row as it arrives. It returns the
 // scan's error even when the SDK reports it after the end of the rows.
 func (r *Runner) Execute(ctx context.Context, q Query, fn func(Row) error) error {
+	s := r.Start(ctx, q)
+	defer s.Close()
+	for {
+		row, err := s.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(row); err != nil {
+			if errors.Is(err, ErrStop) {
+				return s.Close()
+			}
+			return err
+		}
+	}
+}
+
+// Scan is one running scan whose reader asks for each row, as the SQL
+// engine's cursors do: Execute without a goroutine between the SDK's
+// stream and the reader.
+type Scan struct {
+	stream *anywhere.LocalPluginStream
+	cancel context.CancelFunc
+	sink   *scanerr.Sink
+	ended  bool
+	err    error // what Next returns once the scan has ended
+}
+
+// Start starts q. Read its rows with Next; Close it when done.
+func (r *Runner) Start(ctx context.Context, q Query) *Scan {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	ctx, sink := scanerr.WithSink(ctx)
 	var limit *proto.NullableInt
 	if q.Limit > 0 {
@@ -128,42 +160,77 @@ func (r *Runner) Execute(ctx context.Context, q Query, fn func(Row) error) error
 	}
 	stream := anywhere.NewLocalPluginStream(ctx)
 	r.server.CallExecuteAsync(req, stream)
+	return &Scan{stream: stream, cancel: cancel, sink: sink}
+}
+
+// Next returns the next row as it arrives; io.EOF once every row has come
+// and the scan succeeded; the scan's error, even one the SDK reports after
+// the end of the rows, if it failed. After the end it returns the same.
+func (s *Scan) Next() (Row, error) {
+	if s.ended {
+		return nil, s.err
+	}
 	for {
-		resp, err := stream.Recv()
+		resp, err := s.stream.Recv()
 		if err != nil {
-			return connError{err}
+			return nil, s.end(connError{err})
 		}
 		if resp == nil {
-			break
+			return nil, s.end(s.finish())
 		}
-		if resp.Row == nil {
-			continue
-		}
-		if err := fn(Row(resp.Row.Columns)); err != nil {
-			if errors.Is(err, ErrStop) {
-				return sink.Err()
-			}
-			return err
+		if resp.Row != nil {
+			return Row(resp.Row.Columns), nil
 		}
 	}
-	// The SDK ends a local stream with a nil row even when the scan failed,
-	// and reports the error only after it. The next Recv waits for the end of
-	// the Execute call: a second nil on success, the error (or the closed
-	// stream that carries it) on failure.
-	resp, err := stream.Recv()
+}
+
+// finish reads the end of a stream whose rows have ended and returns the
+// scan's error, or io.EOF. The SDK ends a local stream with a nil row even
+// when the scan failed, and reports the error only after it. The next Recv
+// waits for the end of the Execute call: a second nil on success, the
+// error (or the closed stream that carries it) on failure.
+func (s *Scan) finish() error {
+	resp, err := s.stream.Recv()
 	if err != nil {
 		return connError{err}
 	}
 	if resp != nil {
 		return fmt.Errorf("plugin sent a row after the end of the results")
 	}
-	cancel()
-	if _, err := stream.Recv(); err != nil && !errors.Is(err, context.Canceled) {
+	s.cancel()
+	if _, err := s.stream.Recv(); err != nil && !errors.Is(err, context.Canceled) {
 		return connError{err}
 	}
 	// The SDK may end the rows cleanly although the scan failed (see
 	// package scanerr): what the table reported still fails the scan.
-	return sink.Err()
+	if err := s.sink.Err(); err != nil {
+		return err
+	}
+	return io.EOF
+}
+
+func (s *Scan) end(err error) error {
+	s.ended, s.err = true, err
+	s.cancel()
+	return err
+}
+
+// Close stops the scan if it is still running. It returns what the table
+// had reported when it was stopped, as Execute does when a callback
+// returns ErrStop (stopping early is no error of its own), or the scan's
+// error if it had ended.
+func (s *Scan) Close() error {
+	if !s.ended {
+		err := s.sink.Err()
+		if err == nil {
+			err = io.EOF
+		}
+		s.end(err)
+	}
+	if s.err == io.EOF {
+		return nil
+	}
+	return s.err
 }
 
 // connError is the SDK's error for a scan. The SDK puts the name of the

@@ -1,8 +1,8 @@
 package sqlengine
 
 import (
-	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -88,13 +88,15 @@ func (t *table) Open() (vtab.Cursor, error) { return &cursor{t: t}, nil }
 func (t *table) Disconnect() error          { return nil }
 func (t *table) Destroy() error             { return nil }
 
-// cursor streams one scan's rows from a goroutine that runs it through the
-// SDK; Close stops the scan and waits for it to end.
+// cursor reads one scan's rows as SQLite asks for them, straight from the
+// SDK's stream (or replays a kept scan); Close stops the scan.
 type cursor struct {
 	t      *table
-	cancel context.CancelFunc
-	rows   chan inproc.Row
-	done   chan error
+	scan   *inproc.Scan // the running scan, if any
+	replay []inproc.Row // the rest of a kept scan being replayed
+	key    string       // the scan's key for replay
+	keep   bool         // the scan's rows are kept for replay
+	kept   []inproc.Row // while keep: the rows so far, nil once too many
 	cur    inproc.Row
 	rowid  int64
 	eof    bool
@@ -157,50 +159,14 @@ func (c *cursor) Filter(_ int, idxStr string, vals []vtab.Value) error {
 	// statement is kept (up to maxReplayRows) and replayed from then on
 	// instead of asking the API again; a scan asked once keeps nothing, so
 	// a plain scan's memory stays flat.
-	key := fmt.Sprintf("%s|%s|%v", c.t.def.name, idxStr, vals)
-	keep := c.t.e.scanAsked(key) > 1
-	ctx, cancel := context.WithCancel(c.t.e.statementContext())
-	c.cancel, c.rows, c.done, c.eof = cancel, make(chan inproc.Row, 256), make(chan error, 1), false
-	rows, done := c.rows, c.done
-	if cached, ok := c.t.e.cachedScan(key); ok {
-		go func() {
-			defer close(rows)
-			for _, r := range cached {
-				select {
-				case rows <- r:
-				case <-ctx.Done():
-					done <- nil
-					return
-				}
-			}
-			done <- nil
-		}()
+	c.key = fmt.Sprintf("%s|%s|%v", c.t.def.name, idxStr, vals)
+	c.keep = c.t.e.scanAsked(c.key) > 1
+	c.eof = false
+	if cached, ok := c.t.e.cachedScan(c.key); ok {
+		c.replay, c.keep = cached, false
 		return c.Next()
 	}
-	go func() {
-		var kept []inproc.Row
-		overflow := false
-		err := c.t.e.runner.Execute(ctx, q, func(r inproc.Row) error {
-			if keep && !overflow {
-				if len(kept) < maxReplayRows {
-					kept = append(kept, r)
-				} else {
-					overflow, kept = true, nil
-				}
-			}
-			select {
-			case rows <- r:
-				return nil
-			case <-ctx.Done():
-				return inproc.ErrStop
-			}
-		})
-		if keep && err == nil && ctx.Err() == nil && !overflow {
-			c.t.e.keepScan(key, kept)
-		}
-		close(rows)
-		done <- err
-	}()
+	c.scan, c.kept = c.t.e.runner.Start(c.t.e.statementContext(), q), nil
 	return c.Next()
 }
 
@@ -208,19 +174,38 @@ func (c *cursor) Filter(_ int, idxStr string, vals []vtab.Value) error {
 const maxReplayRows = 50000
 
 func (c *cursor) Next() error {
-	if c.rows == nil {
-		c.eof = true
-		return nil
-	}
-	r, ok := <-c.rows
-	if !ok {
-		c.eof = true
-		err := <-c.done
-		c.done <- nil // a later Close finds the scan ended
+	var r inproc.Row
+	switch {
+	case c.scan != nil:
+		var err error
+		r, err = c.scan.Next()
 		if err != nil {
+			c.stop()
+			c.eof = true
+			if err == io.EOF {
+				if c.keep {
+					c.t.e.keepScan(c.key, c.kept)
+				}
+				return nil
+			}
 			c.t.e.setScanErr(err)
 			return err
 		}
+		if c.keep {
+			if len(c.kept) < maxReplayRows {
+				c.kept = append(c.kept, r)
+			} else {
+				c.keep, c.kept = false, nil
+			}
+		}
+	case len(c.replay) > 0:
+		r, c.replay = c.replay[0], c.replay[1:]
+		if err := c.t.e.statementContext().Err(); err != nil {
+			c.eof = true
+			return err
+		}
+	default:
+		c.eof = true
 		return nil
 	}
 	c.cur = r
@@ -241,17 +226,13 @@ func (c *cursor) Close() error {
 	return nil
 }
 
-// stop cancels a running scan and waits for its goroutine to end, so no
-// scan outlives its cursor.
+// stop ends a running scan, if any, and drops what is left to replay.
 func (c *cursor) stop() {
-	if c.cancel == nil {
-		return
+	if c.scan != nil {
+		c.scan.Close()
+		c.scan = nil
 	}
-	c.cancel()
-	for range c.rows {
-	}
-	<-c.done
-	c.cancel, c.rows, c.done = nil, nil, nil
+	c.replay = nil
 }
 
 // qualValue converts a constraint's SQLite value to the column's type.
