@@ -1,6 +1,7 @@
 package lenient
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -115,6 +116,41 @@ func TestTextRun(t *testing.T) {
 				}
 			}
 			b[p], b[q] = 'a', 'a'
+		}
+	}
+}
+
+// Compact answers for valid JSON whether json.Compact would leave it as it
+// is.
+func FuzzCompact(f *testing.F) {
+	for _, c := range validCases {
+		f.Add([]byte(c.doc))
+	}
+	for _, s := range []string{`{"a b":"c\" d"}`, `{"a":"0123456789abcdef\" x"} `, `[1,{"b":[true,null]},"s s"]`, `["\\", 1]`,
+		`{"0123456789":"0123456789\\"}`, "{\"a\":\"\u00e9\"}\n", `["\"\"\"\"\"\"\"\" x"]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return
+		}
+		var compacted bytes.Buffer
+		json.Compact(&compacted, b)
+		want := bytes.Equal(compacted.Bytes(), b)
+		if got := Compact(b); got != want || Compact(string(b)) != got {
+			t.Fatalf("Compact(%q) = %v, want %v", b, got, want)
+		}
+	})
+}
+
+// go test -bench Compact ./internal/lenient: an audit entry, as EntryKey
+// checks it.
+func BenchmarkCompact(b *testing.B) {
+	entry := `{"userId":"d7491e93-7a53-486c-b283-4b68e05c1de3 (dennis.thompson16@example.com)","userRole":"ANALYST","event":"STUDIO_NODE_DELETED","timestamp":"2025-11-22T15:32:14.673Z","message":{"assetType":"VIEW","id":"966af94f-937e-4c85-b0aa-255d70783596","nodeKey":"node-325","nodeName":"Node 325 \u00e9","nodeType":"ASSET","packageKey":"package-16"},"ipAddress":"10.149.214.209","port":"21427","diffPayload":{"oldValue":12.5,"newValue":[true,false,null]}}`
+	b.SetBytes(int64(len(entry)))
+	for b.Loop() {
+		if !Compact(entry) {
+			b.Fatal("not compact")
 		}
 	}
 }
