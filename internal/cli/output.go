@@ -9,17 +9,21 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/sqlengine"
 )
 
-// writer prints a result in one format.
+// writer prints a result in one format. end completes the output of a
+// query that succeeded; abort ends that of one that failed.
 type writer interface {
 	header([]sqlengine.Column) error
 	row([]any) error
 	end() error
+	abort()
 }
 
 func newWriter(format string, out io.Writer) (writer, error) {
@@ -208,6 +212,7 @@ type jsonWriter struct {
 	n       int
 	line    []byte
 	scratch jsonScratch
+	lines   *lineFlusher // jsonl: lines go out within flushDelay
 }
 
 func (w *jsonWriter) header(cols []sqlengine.Column) error {
@@ -220,6 +225,7 @@ func (w *jsonWriter) header(cols []sqlengine.Column) error {
 		_, err := w.out.WriteString("[")
 		return err
 	}
+	w.lines = newLineFlusher(w.out)
 	return nil
 }
 
@@ -242,17 +248,19 @@ func (w *jsonWriter) row(vals []any) error {
 		}
 	}
 	w.line = append(line, '}')
-	w.out.Write(w.line)
 	w.n++
 	if !w.array {
-		// One line per row, out as it arrives: a SIEM forwarder reads a stream.
-		w.out.WriteByte('\n')
-		return w.out.Flush()
+		w.line = append(w.line, '\n')
+		return w.lines.write(w.line)
 	}
+	w.out.Write(w.line)
 	return nil
 }
 
 func (w *jsonWriter) end() error {
+	if w.lines != nil {
+		return w.lines.end()
+	}
 	if w.array {
 		if w.n > 0 {
 			w.out.WriteString("\n")
@@ -260,6 +268,74 @@ func (w *jsonWriter) end() error {
 		w.out.WriteString("]\n")
 	}
 	return w.out.Flush()
+}
+
+// abort writes out the jsonl lines already written, as they would have
+// gone out had the query gone on; a JSON array is left unclosed.
+func (w *jsonWriter) abort() {
+	if w.lines != nil {
+		w.lines.end()
+	}
+}
+
+// flushDelay bounds how long a jsonl line waits in the buffer: a SIEM
+// forwarder reading the stream gets each row within it, while a fast scan
+// writes 64 KiB at a time instead of making a system call a row.
+const flushDelay = 50 * time.Millisecond
+
+// lineFlusher writes lines to a buffer that goes out when it fills, and at
+// the latest flushDelay after the first line it holds was written.
+type lineFlusher struct {
+	mu      sync.Mutex
+	out     *bufio.Writer
+	timer   *time.Timer
+	pending bool  // the buffer holds lines that have not gone out
+	err     error // the first error writing out, which ends the query
+}
+
+func newLineFlusher(out *bufio.Writer) *lineFlusher {
+	f := &lineFlusher{out: out}
+	f.timer = time.AfterFunc(time.Hour, f.flush)
+	f.timer.Stop()
+	return f
+}
+
+func (f *lineFlusher) write(line []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	if _, err := f.out.Write(line); err != nil {
+		f.err = err
+		return err
+	}
+	if !f.pending && f.out.Buffered() > 0 {
+		f.pending = true
+		f.timer.Reset(flushDelay)
+	}
+	return nil
+}
+
+func (f *lineFlusher) flush() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.pending && f.err == nil {
+		f.err = f.out.Flush()
+	}
+	f.pending = false
+}
+
+// end writes out what is left and returns the first error writing out.
+func (f *lineFlusher) end() error {
+	f.timer.Stop()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err == nil {
+		f.err = f.out.Flush()
+	}
+	f.pending = false
+	return f.err
 }
 
 //// CSV
@@ -295,6 +371,8 @@ func (w *csvWriter) end() error {
 	return w.out.Flush()
 }
 
+func (w *csvWriter) abort() {}
+
 //// TABLE
 
 // tableWriter aligns columns like psql, so it holds the rows until the end.
@@ -328,6 +406,8 @@ func (w *tableWriter) row(vals []any) error {
 	w.rows = append(w.rows, r)
 	return nil
 }
+
+func (w *tableWriter) abort() {}
 
 func (w *tableWriter) end() error {
 	width := make([]int, len(w.cols))

@@ -121,6 +121,7 @@ func run(ctx context.Context, pluginFunc plugin.PluginFunc, body string, limiter
 	defer e.Close()
 	err = e.Query(ctx, stmt, w.header, w.row)
 	if err != nil {
+		w.abort()
 		if ctx.Err() != nil {
 			return errors.New("interrupted")
 		}
