@@ -36,7 +36,9 @@ func newWriter(format string, out io.Writer) (writer, error) {
 	case "jsonl":
 		return &jsonWriter{out: bw}, nil
 	case "csv":
-		return &csvWriter{out: bw, w: csv.NewWriter(bw)}, nil
+		w := &csvWriter{lines: newLineFlusher(bw)}
+		w.w = csv.NewWriter(&w.line)
+		return w, nil
 	}
 	return nil, fmt.Errorf("--output %q: use table, json, jsonl or csv", format)
 }
@@ -278,12 +280,12 @@ func (w *jsonWriter) abort() {
 	}
 }
 
-// flushDelay bounds how long a jsonl line waits in the buffer: a SIEM
-// forwarder reading the stream gets each row within it, while a fast scan
-// writes 64 KiB at a time instead of making a system call a row.
+// flushDelay bounds how long a jsonl or csv line waits in the buffer: a
+// SIEM forwarder reading the stream gets each row within it, while a fast
+// scan writes 64 KiB at a time instead of making a system call a row.
 const flushDelay = 50 * time.Millisecond
 
-// lineFlusher writes lines to a buffer that goes out when it fills, and at
+// lineFlusher (jsonl and csv) writes lines to a buffer that goes out when it fills, and at
 // the latest flushDelay after the first line it holds was written.
 type lineFlusher struct {
 	mu      sync.Mutex
@@ -340,11 +342,13 @@ func (f *lineFlusher) end() error {
 
 //// CSV
 
+// csvWriter streams records as jsonl streams lines (see lineFlusher).
 type csvWriter struct {
-	out  *bufio.Writer
-	w    *csv.Writer
-	cols []sqlengine.Column
-	rec  []string
+	lines *lineFlusher
+	w     *csv.Writer // writes each record into line
+	line  bytes.Buffer
+	cols  []sqlengine.Column
+	rec   []string
 }
 
 func (w *csvWriter) header(cols []sqlengine.Column) error {
@@ -353,25 +357,33 @@ func (w *csvWriter) header(cols []sqlengine.Column) error {
 	for i, c := range cols {
 		w.rec[i] = c.Name
 	}
-	return w.w.Write(w.rec)
+	return w.write()
 }
 
 func (w *csvWriter) row(vals []any) error {
 	for i, v := range vals {
 		w.rec[i] = text(v, w.cols[i].Type)
 	}
-	return w.w.Write(w.rec)
+	return w.write()
 }
 
-func (w *csvWriter) end() error {
+// write hands the record in rec to the lines.
+func (w *csvWriter) write() error {
+	w.line.Reset()
+	if err := w.w.Write(w.rec); err != nil {
+		return err
+	}
 	w.w.Flush()
 	if err := w.w.Error(); err != nil {
 		return err
 	}
-	return w.out.Flush()
+	return w.lines.write(w.line.Bytes())
 }
 
-func (w *csvWriter) abort() {}
+func (w *csvWriter) end() error { return w.lines.end() }
+
+// abort writes out the records already written, as jsonWriter does.
+func (w *csvWriter) abort() { w.lines.end() }
 
 //// TABLE
 

@@ -77,29 +77,37 @@ func (w *timedWriter) Write(p []byte) (int, error) {
 	return w.buf.Write(p)
 }
 
-// jsonl streams: the rows of a page go out while the next page is still
-// coming, not at the end of the query, and in a few writes, not one a row
-// (a system call each on a real stdout).
-func TestJSONLStreamsInBatches(t *testing.T) {
+// jsonl and csv stream: the rows of a page go out while the next page is
+// still coming, not at the end of the query, and in a few writes, not one
+// a row (a system call each on a real stdout).
+func TestJSONLAndCSVStreamInBatches(t *testing.T) {
 	d, cfg := demo(t, 500)
 	const delay = time.Second
-	d.Celonis.AddFault(sandbox.Fault{Kind: sandbox.FaultDelay, Path: "/log/", After: 1, Times: 1, Delay: delay})
-	defer d.Celonis.ClearFaults()
-	var out timedWriter
-	var errb bytes.Buffer
-	start := time.Now()
-	if code := Query(celonis.Plugin, []string{"--config", cfg, "--output", "jsonl", "select event from celonis_audit_log"}, &out, &errb); code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
-	}
-	took := time.Since(start)
-	rows := bytes.Count(out.buf.Bytes(), []byte("\n"))
-	if want := len(d.Celonis.AuditTimes()); rows != want || len(d.Celonis.Requests("/log/")) < 2 {
-		t.Fatalf("%d rows in %d requests, want %d rows over more than one page", rows, len(d.Celonis.Requests("/log/")), want)
-	}
-	if len(out.writes) == 0 || out.writes[0].Sub(start) > took-delay+delay/2 {
-		t.Fatalf("the first rows went out %v into a query of %v: they waited for the page delayed %v", out.writes[0].Sub(start), took, delay)
-	}
-	if len(out.writes) > rows/20 {
-		t.Fatalf("%d rows in %d writes", rows, len(out.writes))
+	for _, format := range []string{"jsonl", "csv"} {
+		t.Run(format, func(t *testing.T) {
+			settle(d)
+			d.Celonis.AddFault(sandbox.Fault{Kind: sandbox.FaultDelay, Path: "/log/", After: 1, Times: 1, Delay: delay})
+			defer d.Celonis.ClearFaults()
+			var out timedWriter
+			var errb bytes.Buffer
+			start := time.Now()
+			if code := Query(celonis.Plugin, []string{"--config", cfg, "--output", format, "select event from celonis_audit_log"}, &out, &errb); code != 0 {
+				t.Fatalf("exit %d: %s", code, errb.String())
+			}
+			took := time.Since(start)
+			rows := bytes.Count(out.buf.Bytes(), []byte("\n"))
+			if format == "csv" {
+				rows-- // the header
+			}
+			if want := len(d.Celonis.AuditTimes()); rows != want || len(d.Celonis.Requests("/log/")) < 2 {
+				t.Fatalf("%d rows in %d requests, want %d rows over more than one page", rows, len(d.Celonis.Requests("/log/")), want)
+			}
+			if len(out.writes) == 0 || out.writes[0].Sub(start) > took-delay+delay/2 {
+				t.Fatalf("the first rows went out %v into a query of %v: they waited for the page delayed %v", out.writes[0].Sub(start), took, delay)
+			}
+			if len(out.writes) > rows/20 {
+				t.Fatalf("%d rows in %d writes", rows, len(out.writes))
+			}
+		})
 	}
 }
