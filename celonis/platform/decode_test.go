@@ -86,6 +86,13 @@ var decodeSeeds = []struct {
 	{`{"content":[1,"two",[3]]}`, false},                                 // entries that are not objects
 	{`{"content":[{"event":"a"}],"Content":[]}`, false},
 	{`[{"event":"a"}]`, false},
+	// Not valid JSON, found by the decoder's own walk.
+	{`{"content":[{"event":"a" "port":"1"}]}`, false},
+	{`{"content":[{"event":"a"},],"nextPageToken":null}`, false},
+	{`{"content":[{"message":{"k":[1 2]}}]}`, false},
+	{`{"content":[{"diffPayload":{"oldValue":-,"newValue":1}}]}`, false},
+	{`{"content":[],"nextPageToken":"t"}]`, false},
+	{`{"content":[{"timestamp":1e}]}`, false},
 }
 
 // v1 pages' numbers are plain ints, as encoding/json reads them.

@@ -125,16 +125,18 @@ func TestMembersAndNames(t *testing.T) {
 	acd := Names{"a", "c", "d"}
 	var got []string
 	collect := func(i int, rest []byte) (int, bool) {
-		v := Leading(rest)
+		v, ok := Leading(rest)
 		got = append(got, acd[i]+"="+string(v))
-		return len(v), true
+		return len(v), ok
 	}
 	doc := `{ "a" : [1, {"b":"}"}] , "c":"x\"y" , "d" : null } `
 	n, ok := DecodeLeading([]byte(doc), acd, collect)
 	if want := []string{`a=[1, {"b":"}"}]`, `c="x\"y"`, `d=null`}; !ok || n != len(doc)-1 || strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("members %q (length %d, ok %v), want %q (%d)", got, n, ok, want, len(doc)-1)
 	}
-	for _, doc := range []string{`{"a\u0062":1}`, `[1]`, `"s"`, ``} {
+	// Names it cannot match exactly, and objects that are not valid JSON.
+	for _, doc := range []string{`{"a\u0062":1}`, `[1]`, `"s"`, ``, `{"a":1 "c":2}`, `{"a":1,}`, `{"a" 1}`, `{"a":1,,"c":2}`,
+		`{"b":[1,]}`, `{"b":01}`, `{"a":"\x"}`, `{"b":{"x":1 "y":2}}`, `{"a":tru}`, `{"a":1`, `{,"a":1}`} {
 		if _, ok := DecodeLeading([]byte(doc), acd, collect); ok {
 			t.Errorf("%s: the walk says it read an object it cannot decode exactly", doc)
 		}
@@ -163,9 +165,9 @@ func TestLeadingValuesEndWhereTheyEnd(t *testing.T) {
 	} {
 		var got []string
 		n, ok := DecodeLeading([]byte(c.doc), names, func(i int, rest []byte) (int, bool) {
-			v := Leading(rest)
+			v, ok := Leading(rest)
 			got = append(got, names[i]+"="+string(v))
-			return len(v), true
+			return len(v), ok
 		})
 		if n != c.n || ok != c.ok {
 			t.Errorf("%s: length %d ok %v (members %q), want %d %v", c.doc, n, ok, got, c.n, c.ok)
@@ -174,9 +176,9 @@ func TestLeadingValuesEndWhereTheyEnd(t *testing.T) {
 	type entry struct{ A, B string }
 	decode := func(e *entry, rest []byte) (int, bool) {
 		return DecodeLeading(rest, names, func(i int, rest []byte) (int, bool) {
-			v := Leading(rest)
+			v, ok := Leading(rest)
 			*[]*string{&e.A, &e.B}[i] = string(v)
-			return len(v), true
+			return len(v), ok
 		})
 	}
 	for _, c := range []struct {
@@ -189,6 +191,11 @@ func TestLeadingValuesEndWhereTheyEnd(t *testing.T) {
 		{`{"a":null}`, nil, true},
 		{`{"a":[{"a":1},2]}`, nil, false}, // an element that is not an object
 		{`{"b":"x"}`, nil, false},         // no array: not a page
+		// Not valid JSON: the walk finds it, with no pass of json.Valid.
+		{`{"a":[{"a":"1"}] "b":"x"}`, nil, false}, {`{"a":[{"a":"1"},],"b":"x"}`, nil, false},
+		{`{"a":[{"a":"1"} {"a":"2"}]}`, nil, false}, {`{"a":[],"b":"x"} x`, nil, false}, {`{"a":[],"b":"x"`, nil, false},
+		{`{"a":[],"b":[1 2]}`, nil, false}, {`{"a":[],"c":-}`, nil, false}, {`{"a":[{"a":"1","c":"\q"}]}`, nil, false},
+		{`{"a":[]}` + "\n", []entry{}, true},
 	} {
 		room := make([]entry, 0, 4) // pages come with room, as the clients make them
 		var page struct{ items *[]entry }

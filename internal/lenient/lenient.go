@@ -6,6 +6,7 @@ package lenient
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -63,9 +64,10 @@ func (s *String) ShareLeading(rest []byte) (int, bool) {
 	return len(v), true
 }
 
-// leadingText reads the value at the start of rest (valid JSON that may go
-// on after it) as ShareJSON reads a value: it returns the value and its
-// text, which shares rest's memory. A string without escapes (nearly
+// leadingText reads the value at the start of rest (JSON that may go on
+// after it) as ShareJSON reads a value: it returns the value and its text,
+// which shares rest's memory, or errNotJSON when the value is not valid
+// JSON. A string without escapes (nearly
 // every one) takes one pass over its bytes: finding its end finds that it
 // has none.
 func leadingText(rest []byte) (v []byte, text String, err error) {
@@ -73,17 +75,25 @@ func leadingText(rest []byte) (v []byte, text String, err error) {
 		n := len(text) + 2 // and its quotes
 		return rest[:n:n], String(shared(text)), nil
 	}
-	v = Leading(rest)
+	v, ok := Leading(rest)
+	if !ok {
+		return nil, "", errNotJSON
+	}
 	err = text.ShareJSON(v)
 	return v, text, err
 }
+
+// errNotJSON is a leading value that is not valid JSON: the fast decoder
+// gives way, and encoding/json refuses the page.
+var errNotJSON = errors.New("not valid JSON")
 
 // RawLeading stores the value at the start of rest at p, as encoding/json
 // stores a json.RawMessage member but sharing rest's memory, and returns
 // its length (see DecodeLeading).
 func RawLeading(rest []byte, p *json.RawMessage) (int, bool) {
-	*p = Leading(rest)
-	return len(*p), true
+	v, ok := Leading(rest)
+	*p = v
+	return len(v), ok
 }
 
 // unmarshal is UnmarshalJSON for a type parsed from text that it keeps
@@ -108,10 +118,10 @@ func leading(rest []byte, parse func(String)) (int, bool) {
 	return len(v), err == nil
 }
 
-// plainText returns the text of the JSON string at the start of rest
-// (valid JSON that may go on after it) when that text is the bytes between
-// its quotes, as encoding/json would decode it: no escape sequence and
-// valid UTF-8. Finding where the string ends finds whether it has an
+// plainText returns the text of the JSON string at the start of rest (JSON
+// that may go on after it) when that text is the bytes between its quotes,
+// as encoding/json would decode it: no escape sequence, no control
+// character (so the string is valid JSON) and valid UTF-8. Finding where the string ends finds whether it has an
 // escape: one pass over its bytes.
 func plainText(rest []byte) (text []byte, ok bool) {
 	if len(rest) == 0 || rest[0] != '"' {

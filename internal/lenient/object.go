@@ -3,15 +3,25 @@ package lenient
 import "strings"
 
 // Hand-written decoders for the hot entry types (the audit logs of both
-// products) read a page in one pass over its bytes, without reflection.
-// They are a fast path, never the only one: where a page holds anything
-// they cannot decode exactly as encoding/json would (a member name with an
-// escape, in another case, or repeated; a value of an unexpected type), they
-// give way and encoding/json decodes the page as before. The fuzz tests hold
-// both paths to the same result.
+// products) read a page in one pass over its bytes, without reflection,
+// and check as they go that the page is valid JSON, as json.Valid would:
+// what they read they parse by JSON's grammar, and what they skip
+// (members they do not know, raw values) they check with validValue. They
+// are a fast path, never the only one: where a page holds anything they
+// cannot decode exactly as encoding/json would (a member name with an
+// escape, in another case, or repeated; a value of an unexpected type;
+// anything not valid JSON), they give way and encoding/json decodes the
+// page as before, or refuses it. The fuzz tests hold both paths to the
+// same result.
 
-// Members walks the members of the JSON object obj, which must be valid
-// JSON (see Valid): decodeMembers reads them, then OK.
+// memberDepth is how deep a value the decoders skip or keep raw may nest:
+// below encoding/json's limit by more than the decoders' own nesting, so
+// that a value json.Valid would refuse for its depth is never taken (one
+// nested deeper than this gives way to encoding/json, which decides).
+const memberDepth = maxDepth - 16
+
+// Members walks the members of the JSON object at the start of obj:
+// decodeMembers reads them, then OK.
 func Members(obj []byte) Object {
 	i := skipSpace(obj, 0)
 	o := Object{doc: obj, ok: i < len(obj) && obj[i] == '{'}
@@ -23,15 +33,23 @@ func Members(obj []byte) Object {
 
 // Object is a walk over one JSON object's members.
 type Object struct {
-	doc []byte
-	i   int
-	ok  bool
+	doc   []byte
+	i     int
+	ok    bool
+	after bool // a member has been read
+	comma bool // and a comma followed it
 }
 
-// name reads the next member's name and returns where its value starts;
-// the walk goes on once resume is told where the value ends.
+// name reads the next member's name and its colon and returns where its
+// value starts; the walk goes on once resume is told where the value ends.
 func (o *Object) name() (name []byte, value int, more bool) {
-	if !o.ok || o.i >= len(o.doc) || o.doc[o.i] != '"' {
+	if !o.ok || o.i >= len(o.doc) {
+		return nil, 0, false
+	}
+	if o.doc[o.i] != '"' || o.after && !o.comma {
+		// Not a name (the end of the object, if OK), or a name without a
+		// comma before it: not valid JSON.
+		o.ok = o.ok && o.doc[o.i] != '"'
 		return nil, 0, false
 	}
 	end := textRun(o.doc, o.i+1)
@@ -39,46 +57,63 @@ func (o *Object) name() (name []byte, value int, more bool) {
 		o.ok = false // an escape: encoding/json would match the unescaped name
 		return nil, 0, false
 	}
-	return o.doc[o.i+1 : end], skipSpace(o.doc, skipSpace(o.doc, end+1)+1), true // past ':'
+	colon := skipSpace(o.doc, end+1)
+	if colon >= len(o.doc) || o.doc[colon] != ':' {
+		o.ok = false
+		return nil, 0, false
+	}
+	return o.doc[o.i+1 : end], skipSpace(o.doc, colon+1), true
 }
 
 // resume moves the walk past a member whose value ends at end.
 func (o *Object) resume(end int) {
+	o.after, o.comma = true, false
 	if o.i = skipSpace(o.doc, end); o.i < len(o.doc) && o.doc[o.i] == ',' {
-		o.i = skipSpace(o.doc, o.i+1)
+		o.i, o.comma = skipSpace(o.doc, o.i+1), true
 	}
 }
 
 // OK reports whether the walk read the whole object: false when obj was
-// not an object or a name held an escape.
+// not an object, a name held an escape, or the object was not valid JSON.
 func (o *Object) OK() bool {
-	return o.ok && o.i < len(o.doc) && o.doc[o.i] == '}'
+	return o.ok && !o.comma && o.i < len(o.doc) && o.doc[o.i] == '}'
 }
 
-// leadingArray walks the array at the start of doc (valid JSON that may go
-// on after it) and hands f each element with the rest of the array after
-// it: f reads the element at the start and returns its length, so that an
+// leadingArray walks the array at the start of doc (JSON that may go on
+// after it) and hands f each element with the rest of the array after it:
+// f reads the element at the start and returns its length, so that an
 // element decoded there is not scanned a second time only to find where it
 // ends. It returns the array's length, or false when doc does not start
-// with an array or f returned false.
+// with an array, the array is not valid JSON between its elements (a
+// missing or trailing comma), or f returned false.
 func leadingArray(doc []byte, f func(rest []byte) (n int, ok bool)) (int, bool) {
 	i := skipSpace(doc, 0)
 	if i >= len(doc) || doc[i] != '[' {
 		return 0, false
 	}
-	for i = skipSpace(doc, i+1); i < len(doc) && doc[i] != ']'; {
+	if i = skipSpace(doc, i+1); i < len(doc) && doc[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(doc) {
+			return 0, false
+		}
 		n, ok := f(doc[i:])
 		if !ok || n <= 0 {
 			return 0, false
 		}
-		if i = skipSpace(doc, i+n); i < len(doc) && doc[i] == ',' {
+		if i = skipSpace(doc, i+n); i >= len(doc) {
+			return 0, false
+		}
+		switch doc[i] {
+		case ']':
+			return i + 1, true
+		case ',':
 			i = skipSpace(doc, i+1)
+		default:
+			return 0, false
 		}
 	}
-	if i >= len(doc) {
-		return 0, false
-	}
-	return i + 1, true
 }
 
 // Names are the member names a fast decoder knows, each at the index its
@@ -133,8 +168,8 @@ func PointerLeading[T any](rest []byte, p **T, decode func(*T, []byte) (int, boo
 	return decode(*p, rest)
 }
 
-// decodeArray decodes the JSON array at the start of doc (valid JSON that
-// may go on after it) into *items, one element at a time through decode,
+// decodeArray decodes the JSON array at the start of doc (JSON that may go
+// on after it) into *items, one element at a time through decode,
 // filling the room *items already has, and returns the array's length.
 // decode reads the element at the start of rest (the element and the rest
 // of the array) and returns its length, as DecodeLeading does. null leaves
@@ -171,16 +206,18 @@ func ClearRoom[T any](items *[]T) {
 	}
 }
 
-// DecodeLeading decodes the object at the start of doc (valid JSON that
-// may go on after it: an array element and the rest of its array, or a
-// member's value and the rest of its object) and returns the object's
+// DecodeLeading decodes the object at the start of doc (JSON that may go
+// on after it: an array element and the rest of its array, or a member's
+// value and the rest of its object) and returns the object's
 // length. Each member it knows, by its index in names, is decoded where it
 // stands: set reads the value at the start of rest (the value and what
 // follows it) and returns the value's length, so that no value is scanned
 // once to find its end and again to decode it. Leading, PointerLeading and
 // the types' Leading methods are such readers. It returns false when the
-// walk gives way (see Members), a known member repeats, or set returns
-// false.
+// walk gives way (see Members, and Object.OK), a known member repeats, a
+// member it does not know is not valid JSON, or set returns false: set
+// must return false for a value that is not valid JSON, as the readers
+// here do.
 func DecodeLeading(doc []byte, names Names, set func(i int, rest []byte) (n int, ok bool)) (n int, ok bool) {
 	_, n, ok = decodeMembers(doc, names, func(k, i int) (int, bool) {
 		n, ok := set(k, doc[i:])
@@ -189,14 +226,18 @@ func DecodeLeading(doc []byte, names Names, set func(i int, rest []byte) (n int,
 	return n, ok
 }
 
-// Leading returns the value at the start of rest (valid JSON), for a
-// DecodeLeading reader that needs the whole value.
-func Leading(rest []byte) []byte {
-	end := skipValue(rest, 0)
-	return rest[:end:end]
+// Leading returns the value at the start of rest, for a DecodeLeading
+// reader that needs the whole value; false when it is not valid JSON (or
+// nests deeper than memberDepth).
+func Leading(rest []byte) ([]byte, bool) {
+	end := validValue(rest, 0, memberDepth)
+	if end < 0 {
+		return nil, false
+	}
+	return rest[:end:end], true
 }
 
-// decodeMembers walks the object at the start of doc (valid JSON) and,
+// decodeMembers walks the object at the start of doc and,
 // for each member it knows, calls value with the member's index in names
 // and where its value starts in doc; value decodes it and returns where
 // it ends. It returns the members seen and the object's length, or false
@@ -215,7 +256,10 @@ func decodeMembers(doc []byte, names Names, value func(k, i int) (end int, ok bo
 		}
 		end := 0
 		if k < 0 {
-			end = skipValue(doc, i) // a member the decoder does not know
+			// A member the decoder does not know.
+			if end = validValue(doc, i, memberDepth); end < 0 {
+				return seen, 0, false
+			}
 		} else if end, ok = value(k, i); !ok {
 			return seen, 0, false
 		}
@@ -227,29 +271,27 @@ func decodeMembers(doc []byte, names Names, value func(k, i int) (end int, ok bo
 	return seen, o.i + 1, true
 }
 
-// DecodePage is a page's DecodeFast: body must be valid JSON, an object
+// DecodePage is a page's DecodeFast: body must be an object, valid JSON,
 // whose members are read as DecodeLeading reads them, among them
 // names[0], the page's array, which items points at. Its elements are
 // decoded through decode (see decodeArray) where the array stands in the
 // body, without a pass to find where it ends first; set decodes each of
 // the other members from its whole value v. Both decode into a copy of
 // *page that replaces it only then; otherwise the array's room is cleared
-// for encoding/json.
+// for encoding/json. Whether the body is valid JSON is found in the same
+// pass: nothing but space may follow the object.
 func DecodePage[P, T any](body []byte, page *P, items func(*P) **[]T, decode func(e *T, rest []byte) (n int, ok bool),
 	names Names, set func(q *P, i int, v []byte) bool) bool {
-	if !Valid(body) {
-		return false
-	}
 	q := *page
-	seen, _, ok := decodeMembers(body, names, func(k, i int) (int, bool) {
+	seen, n, ok := decodeMembers(body, names, func(k, i int) (int, bool) {
 		if k == 0 {
 			n, ok := decodeArray(body[i:], items(&q), decode)
 			return i + n, ok
 		}
-		v := Leading(body[i:])
-		return i + len(v), set(&q, k, v)
+		v, ok := Leading(body[i:])
+		return i + len(v), ok && set(&q, k, v)
 	})
-	if !ok || !seen.Has(0) {
+	if !ok || !seen.Has(0) || skipSpace(body, n) != len(body) {
 		ClearRoom(*items(page))
 		return false
 	}

@@ -14,18 +14,24 @@ type Text interface{ ~string | ~[]byte }
 // the bytes: json.Valid's state machine calls a function for every byte,
 // and was about half of the fast decoders' time.
 func Valid[T Text](b T) bool {
+	i := validValue(b, skipSpace(b, 0), maxDepth)
+	return i >= 0 && skipSpace(b, i) == len(b)
+}
+
+// validValue checks the JSON value that starts at i, in which containers
+// may nest depth deep, and returns the index just past it, or -1.
+func validValue[T Text](b T, i, depth int) int {
 	var open [64]byte
 	stack := open[:0] // '{' or '[' for each container the value is in
-	i := skipSpace(b, 0)
 	for {
 		// A value starts at i.
 		if i < 0 || i >= len(b) {
-			return false
+			return -1
 		}
 		switch c := b[i]; c {
 		case '{', '[':
-			if len(stack) >= maxDepth {
-				return false
+			if len(stack) >= depth {
+				return -1
 			}
 			stack = append(stack, c)
 			if i = skipSpace(b, i+1); i < len(b) && b[i] == c+2 { // '}' and ']' are 2 past '{' and '['
@@ -51,14 +57,11 @@ func Valid[T Text](b T) bool {
 		// A value ended at i: close the containers it ends, then go on to
 		// the next value.
 		for {
-			if i < 0 {
-				return false
+			if i < 0 || len(stack) == 0 {
+				return i
 			}
-			if i = skipSpace(b, i); len(stack) == 0 {
-				return i == len(b)
-			}
-			if i >= len(b) {
-				return false
+			if i = skipSpace(b, i); i >= len(b) {
+				return -1
 			}
 			c := stack[len(stack)-1]
 			if b[i] == c+2 {
@@ -67,7 +70,7 @@ func Valid[T Text](b T) bool {
 				continue
 			}
 			if b[i] != ',' {
-				return false
+				return -1
 			}
 			if i = skipSpace(b, i+1); c == '{' {
 				i = validName(b, i)

@@ -91,6 +91,19 @@ var decodeSeeds = []struct {
 	{`{"auditLogs":[{"uuid":"a"}],"pg":[]}`, false},
 	{`{"auditLogs":[{"\u0075uid":"a"}]}`, false},
 	{`{"auditLogs":[{"organization":{"id":1},"organization":{"name":"n"}}]}`, false},
+	// Not valid JSON, found by the decoder's own walk: encoding/json refuses them.
+	{`{"auditLogs":[{"uuid":"a" "imtId":"b"}]}`, false},
+	{`{"auditLogs":[{"uuid":"a",}]}`, false},
+	{`{"auditLogs":[{"uuid":"a"},]}`, false},
+	{`{"auditLogs":[{"uuid":"a"} {"uuid":"b"}]}`, false},
+	{`{"auditLogs":[{"uuid" "a"}]}`, false},
+	{`{"auditLogs":[{"organizationId":01}]}`, false},
+	{`{"auditLogs":[{"actor":{"id":1,"anonymized":tru}}]}`, false},
+	{`{"auditLogs":[{"details":{"a":[1,]}}]}`, false},
+	{`{"auditLogs":[{"x":"\q"}]}`, false},
+	{`{"auditLogs":[]}}`, false},
+	{`{"auditLogs":[],"pg":{"limit":10}`, false},
+	{"{\"auditLogs\":[{\"uuid\":\"a\x01\"}]}", false},
 }
 
 func TestFastDecoderAgreesWithEncodingJSON(t *testing.T) {
