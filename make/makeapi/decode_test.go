@@ -3,6 +3,7 @@ package makeapi
 import (
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/jsontest"
@@ -122,4 +123,15 @@ func FuzzFastDecoder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		jsontest.SameAsEncodingJSON(t, body, newAuditPage)
 	})
+}
+
+// A value the decoder skips is checked to encoding/json's nesting limit:
+// nested just under it the page is valid (the fast path may give way to
+// encoding/json, which decodes it), just over it both refuse the page.
+func TestFastDecoderDepthLimit(t *testing.T) {
+	for _, depth := range []int{9990, 9997, 9998, 10001} {
+		deep := strings.Repeat("[", depth) + strings.Repeat("]", depth)
+		body := []byte(`{"auditLogs":[{"uuid":"a","x":` + deep + `}]}`)
+		jsontest.SameAsEncodingJSON(t, body, newAuditPage)
+	}
 }
