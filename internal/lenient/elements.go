@@ -63,40 +63,27 @@ func KeepRawElements[T any](body []byte, key string, items **[]T, set func(*T, [
 }
 
 // scanArray is the fast path of ArrayElements, for valid JSON only; ok
-// false when it cannot be sure.
+// false when it cannot be sure. The top-level object's members are walked
+// as the fast decoders walk them, so it gives way where encoding/json could
+// have read key from another member (a name escaped, in another case, or
+// repeated), and the array's elements are found as decodeArray finds them.
 func scanArray(doc []byte, key string) (elems [][]byte, found, ok bool) {
-	// The top-level object's members, walked as the fast decoders walk
-	// them: it gives way where encoding/json could have read key from
-	// another member (a name escaped, in another case, or repeated).
-	start := -1
-	if _, _, ok := decodeMembers(doc, Names{key}, func(_, i int) (int, bool) {
-		start = i
-		return skipValue(doc, i), true
-	}); !ok {
-		return nil, false, false
-	}
-	if start < 0 {
-		return nil, false, true // absent
-	}
-	if start >= len(doc) {
-		return nil, false, false
-	}
-	if doc[start] == 'n' { // null
-		return nil, false, true
-	}
-	if doc[start] != '[' {
-		return nil, false, false
-	}
-	i := skipSpace(doc, start+1)
-	for i < len(doc) && doc[i] != ']' {
-		end := skipValue(doc, i)
-		elems = append(elems, doc[i:end:end])
-		i = skipSpace(doc, end)
-		if i < len(doc) && doc[i] == ',' {
-			i = skipSpace(doc, i+1)
+	_, _, ok = decodeMembers(doc, Names{key}, func(_, i int) (int, bool) {
+		if n := validLiteral(doc, i, "null"); n > 0 {
+			return i + n, true // as if absent
 		}
+		found = true
+		n, ok := leadingArray(doc[i:], func(rest []byte) (int, bool) {
+			v, ok := Leading(rest)
+			elems = append(elems, v)
+			return len(v), ok
+		})
+		return i + n, ok
+	})
+	if !ok {
+		return nil, false, false
 	}
-	return elems, true, i < len(doc)
+	return elems, found, true
 }
 
 func skipSpace[T Text](doc T, i int) int {
@@ -104,46 +91,4 @@ func skipSpace[T Text](doc T, i int) int {
 		i++
 	}
 	return i
-}
-
-// skipValue returns the index just past the value that starts at i.
-func skipValue(doc []byte, i int) int {
-	if i >= len(doc) {
-		return i
-	}
-	switch doc[i] {
-	case '"':
-		for i = textRun(doc, i+1); i < len(doc); i = textRun(doc, i+1) {
-			switch doc[i] {
-			case '\\':
-				i++
-			case '"':
-				return i + 1
-			} // a control character: not in valid JSON, passed over
-		}
-		return i
-	case '{', '[':
-		depth := 0
-		for ; i < len(doc); i++ {
-			switch doc[i] {
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			case '"':
-				i = skipValue(doc, i) - 1
-			}
-		}
-		return i
-	default: // number, true, false, null
-		for ; i < len(doc); i++ {
-			switch doc[i] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return i
-			}
-		}
-		return i
-	}
 }

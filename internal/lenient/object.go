@@ -43,13 +43,11 @@ type Object struct {
 // name reads the next member's name and its colon and returns where its
 // value starts; the walk goes on once resume is told where the value ends.
 func (o *Object) name() (name []byte, value int, more bool) {
-	if !o.ok || o.i >= len(o.doc) {
-		return nil, 0, false
-	}
-	if o.doc[o.i] != '"' || o.after && !o.comma {
-		// Not a name (the end of the object, if OK), or a name without a
-		// comma before it: not valid JSON.
-		o.ok = o.ok && o.doc[o.i] != '"'
+	switch {
+	case !o.ok || o.i >= len(o.doc) || o.doc[o.i] != '"':
+		return nil, 0, false // the end of the object, if OK
+	case o.after && !o.comma:
+		o.ok = false // a name without a comma before it: not valid JSON
 		return nil, 0, false
 	}
 	end := textRun(o.doc, o.i+1)
