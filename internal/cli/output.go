@@ -34,7 +34,7 @@ func newWriter(format string, out io.Writer) (writer, error) {
 	case "json":
 		return &jsonWriter{out: bw, array: true}, nil
 	case "jsonl":
-		return &jsonWriter{out: bw}, nil
+		return &jsonWriter{out: bw, lines: newLineFlusher(bw)}, nil
 	case "csv":
 		w := &csvWriter{lines: newLineFlusher(bw)}
 		w.w = csv.NewWriter(&w.line)
@@ -214,7 +214,7 @@ type jsonWriter struct {
 	n       int
 	line    []byte
 	scratch jsonScratch
-	lines   *lineFlusher // jsonl: lines go out within flushDelay
+	lines   *lineFlusher // jsonl (not array): lines go out within flushDelay
 }
 
 func (w *jsonWriter) header(cols []sqlengine.Column) error {
@@ -227,7 +227,6 @@ func (w *jsonWriter) header(cols []sqlengine.Column) error {
 		_, err := w.out.WriteString("[")
 		return err
 	}
-	w.lines = newLineFlusher(w.out)
 	return nil
 }
 
@@ -285,13 +284,14 @@ func (w *jsonWriter) abort() {
 // scan writes 64 KiB at a time instead of making a system call a row.
 const flushDelay = 50 * time.Millisecond
 
-// lineFlusher (jsonl and csv) writes lines to a buffer that goes out when it fills, and at
-// the latest flushDelay after the first line it holds was written.
+// lineFlusher (jsonl and csv) writes lines to a buffer that goes out when
+// it fills, and at the latest flushDelay after the first line it holds was
+// written.
 type lineFlusher struct {
 	mu      sync.Mutex
 	out     *bufio.Writer
 	timer   *time.Timer
-	pending bool  // the buffer holds lines that have not gone out
+	pending bool  // the timer is set to write out the buffer
 	err     error // the first error writing out, which ends the query
 }
 
