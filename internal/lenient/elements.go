@@ -69,8 +69,8 @@ func KeepRawElements[T any](body []byte, key string, items **[]T, set func(*T, [
 // repeated), and the array's elements are found as decodeArray finds them.
 func scanArray(doc []byte, key string) (elems [][]byte, found, ok bool) {
 	_, _, ok = decodeMembers(doc, Names{key}, func(_, i int) (int, bool) {
-		if n := validLiteral(doc, i, "null"); n > 0 {
-			return i + n, true // as if absent
+		if end := validLiteral(doc, i, "null"); end > 0 {
+			return end, true // as if absent
 		}
 		found = true
 		n, ok := leadingArray(doc[i:], func(rest []byte) (int, bool) {

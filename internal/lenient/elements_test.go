@@ -248,3 +248,28 @@ func TestPointerLeading(t *testing.T) {
 		}
 	}
 }
+
+// The fast path itself is sure of the documents a page holds, null and
+// an absent key among them, and gives way only where it must.
+func TestScanArraySure(t *testing.T) {
+	for _, c := range []struct {
+		doc   string
+		elems int
+		found bool
+		ok    bool
+	}{
+		{`{"content":null}`, 0, false, true},
+		{` { "content" : null , "nextPageToken" : "t" } `, 0, false, true},
+		{`{"pg":{"last":"x"},"content":null,"x":[1,2]}`, 0, false, true},
+		{`{"other":[1]}`, 0, false, true},
+		{`{"content":[1,{"a":null}],"x":null}`, 2, true, true},
+		{`{"content":[]}`, 0, true, true},
+		{`{"con\u0074ent":[4]}`, 0, false, false},
+		{`{"content":[1],"content":[2]}`, 0, false, false},
+	} {
+		elems, found, ok := scanArray([]byte(c.doc), "content")
+		if ok != c.ok || ok && (found != c.found || len(elems) != c.elems) {
+			t.Errorf("%s: %d elements, found %v, ok %v; want %d, %v, %v", c.doc, len(elems), found, ok, c.elems, c.found, c.ok)
+		}
+	}
+}
