@@ -3,16 +3,21 @@ package lenient
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
 
 func FuzzParseTime(f *testing.F) {
-	for _, s := range []string{"2025-02-25T14:52:10.903Z", "2025-02-25T14:52:10", "1713528322000", "1713528322", "2025-02-25", "12/10/2023, 6:49:07 AM UTC", "-1e12", ""} {
+	for _, s := range []string{"2025-02-25T14:52:10.903Z", "2025-02-25T14:52:10", "1713528322000", "1713528322", "2025-02-25", "12/10/2023, 6:49:07 AM UTC", "-1e12", "", "000000000000001", "999999999999999", "1000000000000000", "99999999999", "100000000000", "100000000001", "0", "+5", " 42 ", "1e3", "9007199254740993"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		tm, ok := ParseTime(s)
+		if want, wantOK := parseTimeByFloat(s); ok != wantOK || !tm.Equal(want) {
+			t.Fatalf("%q: %v, %v; reading numbers with ParseFloat alone gives %v, %v", s, tm, ok, want, wantOK)
+		}
 		if !ok {
 			return
 		}
@@ -26,8 +31,42 @@ func FuzzParseTime(f *testing.F) {
 	})
 }
 
+// parseTimeByFloat is ParseTime as it was before smallDecimal: every epoch
+// number read with strconv.ParseFloat. ParseTime must answer as it does.
+func parseTimeByFloat(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, false
+	}
+	if !strings.ContainsAny(s, "-:") {
+		if n, err := strconv.ParseFloat(s, 64); err == nil {
+			if n > 1e11 || n < -1e11 {
+				return time.UnixMilli(int64(n)).UTC(), true
+			}
+			return time.Unix(int64(n), 0).UTC(), true
+		}
+	}
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// intByStrconv is Int's parse as it was before smallDecimal.
+func intByStrconv(s string) Int {
+	v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil {
+		if f, ferr := strconv.ParseFloat(strings.TrimSpace(s), 64); ferr == nil && f == float64(int64(f)) {
+			v, err = int64(f), nil
+		}
+	}
+	return Int{Value: v, Valid: err == nil}
+}
+
 func FuzzScalars(f *testing.F) {
-	for _, s := range []string{`"x"`, `12`, `null`, `{"a":1}`, `[1,"2"]`, `true`, `"42"`, `7.0`, `"a\"b"`, "\"\xff\"", `"\u00e9t\u00e9"`} {
+	for _, s := range []string{`"x"`, `12`, `null`, `{"a":1}`, `[1,"2"]`, `true`, `"42"`, `7.0`, `"a\"b"`, "\"\xff\"", `"\u00e9t\u00e9"`, `"000000000000042"`, `999999999999999`, `1000000000000000`, `"+7"`, `" 8 "`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -42,6 +81,10 @@ func FuzzScalars(f *testing.F) {
 			if err := target.UnmarshalJSON(b); err != nil {
 				t.Fatalf("valid JSON %q refused: %v", b, err)
 			}
+		}
+		// Integers read as strconv reads them (see smallDecimal).
+		if want := intByStrconv(string(s)); n != want {
+			t.Fatalf("%q: Int %+v, strconv %+v", b, n, want)
 		}
 		// Strings decode as encoding/json decodes them.
 		var want string
