@@ -66,7 +66,8 @@ func intByStrconv(s string) Int {
 }
 
 func FuzzScalars(f *testing.F) {
-	for _, s := range []string{`"x"`, `12`, `null`, `{"a":1}`, `[1,"2"]`, `true`, `"42"`, `7.0`, `"a\"b"`, "\"\xff\"", `"\u00e9t\u00e9"`, `"000000000000042"`, `999999999999999`, `1000000000000000`, `"+7"`, `" 8 "`} {
+	for _, s := range []string{`"x"`, `12`, `null`, `{"a":1}`, `[1,"2"]`, `true`, `"42"`, `7.0`, `"a\"b"`, "\"\xff\"", `"\u00e9t\u00e9"`, `"000000000000042"`, `999999999999999`, `1000000000000000`, `"+7"`, `" 8 "`,
+		"\"caf\xc3\xa9 au lait\"", "\"0123456789\xffabc\"", "\"\xc3\xa9\\n\""} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

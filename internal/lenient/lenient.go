@@ -121,14 +121,22 @@ func leading(rest []byte, parse func(String)) (int, bool) {
 // plainText returns the text of the JSON string at the start of rest (JSON
 // that may go on after it) when that text is the bytes between its quotes,
 // as encoding/json would decode it: no escape sequence, no control
-// character (so the string is valid JSON) and valid UTF-8. Finding where the string ends finds whether it has an
-// escape: one pass over its bytes.
+// character (so the string is valid JSON) and valid UTF-8. Finding where
+// the string ends finds whether it has an escape, and whether it is ASCII:
+// one pass over its bytes, and a second (utf8.Valid) only for text that is
+// not ASCII.
 func plainText(rest []byte) (text []byte, ok bool) {
 	if len(rest) == 0 || rest[0] != '"' {
 		return nil, false
 	}
-	end := textRun(rest, 1)
-	if end >= len(rest) || rest[end] != '"' || !utf8.Valid(rest[1:end]) {
+	end := asciiRun(rest, 1)
+	if end < len(rest) && rest[end] >= 0x80 {
+		end = textRun(rest, end)
+		if end < len(rest) && !utf8.Valid(rest[1:end]) {
+			return nil, false
+		}
+	}
+	if end >= len(rest) || rest[end] != '"' {
 		return nil, false
 	}
 	return rest[1:end:end], true

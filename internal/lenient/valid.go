@@ -159,19 +159,28 @@ const (
 // plain string text: a quote, a backslash or a control character (below
 // 0x20); len(b) if there is none. JSON is mostly strings, and reading them
 // was most of the decoders' time: it tests eight bytes at a time.
-func textRun[T Text](b T, i int) int {
+func textRun[T Text](b T, i int) int { return run(b, i, 0) }
+
+// asciiRun is textRun that also stops at a byte above 0x7f, so that text
+// found to be ASCII needs no check that it is valid UTF-8 (a second pass
+// over every string the decoders share with the body).
+func asciiRun[T Text](b T, i int) int { return run(b, i, highs) }
+
+// run is textRun, stopping at bytes above 0x7f as well when high is highs.
+func run[T Text](b T, i int, high uint64) int {
 	for ; len(b)-i >= 8; i += 8 {
 		x := word(b, i)
 		q, s := x^(lows*'"'), x^(lows*'\\')
-		// A byte's top bit is set where it is zero (q, s) or below 0x20 (x).
-		// A borrow can set it in a byte above such a byte too, never below:
-		// the lowest byte marked is the first one that stops the run.
-		if m := ((q-lows)&^q | (s-lows)&^s | (x-lows*0x20)&^x) & highs; m != 0 {
+		// A byte's top bit is set where it is zero (q, s) or below 0x20 (x),
+		// or where it is set in x and high asks for that. A borrow can set
+		// it in a byte above such a byte too, never below: the lowest byte
+		// marked is the first one that stops the run.
+		if m := ((q-lows)&^q | (s-lows)&^s | (x-lows*0x20)&^x | x&high) & highs; m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}
 	}
 	for ; i < len(b); i++ {
-		if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
+		if c := b[i]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 && high != 0 {
 			return i
 		}
 	}

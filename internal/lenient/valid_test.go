@@ -74,12 +74,21 @@ func BenchmarkValid(b *testing.B) {
 }
 
 // textRun finds the first quote, backslash or control character from a
-// given index on, as a plain loop does, wherever such bytes stand in the
+// given index on (asciiRun also the first byte above 0x7f), as a plain
+// loop does, wherever such bytes stand in the
 // eight-byte words it tests and whatever bytes are beside them.
 func TestTextRun(t *testing.T) {
 	plain := func(b []byte, i int) int {
 		for ; i < len(b); i++ {
 			if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
+				return i
+			}
+		}
+		return i
+	}
+	ascii := func(b []byte, i int) int {
+		for ; i < len(b); i++ {
+			if c := b[i]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
 				return i
 			}
 		}
@@ -92,6 +101,9 @@ func TestTextRun(t *testing.T) {
 			}
 			if got, want := textRun(string(b), i), plain(b, i); got != want {
 				t.Fatalf("%q as a string from %d: %d, want %d", b, i, got, want)
+			}
+			if got, want := asciiRun(b, i), ascii(b, i); got != want {
+				t.Fatalf("asciiRun %q from %d: %d, want %d", b, i, got, want)
 			}
 		}
 	}
