@@ -130,13 +130,11 @@ func plainText(rest []byte) (text []byte, ok bool) {
 		return nil, false
 	}
 	end := asciiRun(rest, 1)
-	if end < len(rest) && rest[end] >= 0x80 {
+	ascii := end >= len(rest) || rest[end] < 0x80
+	if !ascii {
 		end = textRun(rest, end)
-		if end < len(rest) && !utf8.Valid(rest[1:end]) {
-			return nil, false
-		}
 	}
-	if end >= len(rest) || rest[end] != '"' {
+	if end >= len(rest) || rest[end] != '"' || !ascii && !utf8.Valid(rest[1:end]) {
 		return nil, false
 	}
 	return rest[1:end:end], true
@@ -160,9 +158,10 @@ func (n *Int) parse(s String) {
 		*n = Int{Value: v, Valid: true}
 		return
 	}
-	v, err := strconv.ParseInt(strings.TrimSpace(string(s)), 10, 64)
+	text := strings.TrimSpace(string(s))
+	v, err := strconv.ParseInt(text, 10, 64)
 	if err != nil {
-		if f, ferr := strconv.ParseFloat(strings.TrimSpace(string(s)), 64); ferr == nil && f == float64(int64(f)) {
+		if f, ferr := strconv.ParseFloat(text, 64); ferr == nil && f == float64(int64(f)) {
 			v, err = int64(f), nil
 		}
 	}

@@ -75,20 +75,12 @@ func BenchmarkValid(b *testing.B) {
 
 // textRun finds the first quote, backslash or control character from a
 // given index on (asciiRun also the first byte above 0x7f), as a plain
-// loop does, wherever such bytes stand in the
-// eight-byte words it tests and whatever bytes are beside them.
+// loop does, wherever such bytes stand in the eight-byte words it tests
+// and whatever bytes are beside them.
 func TestTextRun(t *testing.T) {
-	plain := func(b []byte, i int) int {
+	plain := func(b []byte, i int, high bool) int {
 		for ; i < len(b); i++ {
-			if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
-				return i
-			}
-		}
-		return i
-	}
-	ascii := func(b []byte, i int) int {
-		for ; i < len(b); i++ {
-			if c := b[i]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+			if c := b[i]; c == '"' || c == '\\' || c < 0x20 || high && c >= 0x80 {
 				return i
 			}
 		}
@@ -96,13 +88,13 @@ func TestTextRun(t *testing.T) {
 	}
 	check := func(b []byte) {
 		for i := 0; i <= len(b); i++ {
-			if got, want := textRun(b, i), plain(b, i); got != want {
+			if got, want := textRun(b, i), plain(b, i, false); got != want {
 				t.Fatalf("%q from %d: %d, want %d", b, i, got, want)
 			}
-			if got, want := textRun(string(b), i), plain(b, i); got != want {
+			if got, want := textRun(string(b), i), plain(b, i, false); got != want {
 				t.Fatalf("%q as a string from %d: %d, want %d", b, i, got, want)
 			}
-			if got, want := asciiRun(b, i), ascii(b, i); got != want {
+			if got, want := asciiRun(b, i), plain(b, i, true); got != want {
 				t.Fatalf("asciiRun %q from %d: %d, want %d", b, i, got, want)
 			}
 		}
