@@ -198,16 +198,11 @@ func main() {
 	}
 	// The query command makes a plugin instance per run: one process each,
 	// paired with a process that scans the same table through the SDK path,
-	// run right before or after it (rates measured minutes apart swung the
-	// ratio by 0.2); every other pair runs the SDK path first, as
-	// floorPairs reverses its rounds, so that the order favours neither.
+	// run right before or after it in turns (rates measured minutes apart
+	// swung the ratio by 0.2).
 	var queries, sdks, overheads []float64
 	for i := 0; i < *pairs; i++ {
-		order := []string{"query", "sdk_scan"}
-		if i%2 == 1 {
-			slices.Reverse(order)
-		}
-		for _, name := range order {
+		for _, name := range inTurn(i, []string{"query", "sdk_scan"}) {
 			part(name)
 		}
 		q, s := got["query_rows_per_s"].Value, got["sdk_rows_per_s"].Value
@@ -440,11 +435,8 @@ func floorPairs(ctx context.Context, r *inproc.Runner, table string, cols []stri
 		if len(pageRequests[table]) > 0 {
 			tables = append(tables, httpFloor)
 		}
-		if i%2 == 1 {
-			slices.Reverse(tables)
-		}
 		rates := map[string]float64{}
-		for _, t := range tables {
+		for _, t := range inTurn(i, tables) {
 			stop := profile(i, t)
 			n, d := scan(ctx, r, t, cols, nil)
 			stop()
@@ -460,6 +452,16 @@ func floorPairs(ctx context.Context, r *inproc.Runner, table string, cols []stri
 		}
 	}
 	return floorRates{median(ps), median(fs), median(rs), median(hs), median(hrs)}
+}
+
+// inTurn is the order round i of a paired measurement runs names in:
+// every other round reversed, so that a drift over the rounds favours no
+// side.
+func inTurn(i int, names []string) []string {
+	if i%2 == 1 {
+		slices.Reverse(names)
+	}
+	return names
 }
 
 // profile writes a CPU profile of the first pair's scans into the folder
