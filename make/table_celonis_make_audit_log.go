@@ -103,19 +103,11 @@ func newAuditLogRow(e *makeapi.AuditLog) *auditLogRow {
 	if v.organizationID = e.OrgID(); v.organizationID != 0 {
 		r.OrganizationID = &v.organizationID
 	}
-	if e.Organization != nil {
-		r.OrganizationName = string(e.Organization.Name)
-	}
-	if e.Team != nil {
-		r.TeamID, r.TeamName = e.Team.ID.In(&v.teamID), string(e.Team.Name)
-	}
-	if e.Actor != nil {
-		r.ActorID, r.ActorName, r.ActorEmail = e.Actor.ID.In(&v.actorID), string(e.Actor.Name), string(e.Actor.Email)
-		r.ActorAnonymized = e.Actor.Anonymized.Value
-	}
-	if e.Version != nil {
-		r.VersionFrom, r.VersionTo = string(e.Version.From), string(e.Version.To)
-	}
+	r.OrganizationName = string(e.Organization.Name)
+	r.TeamID, r.TeamName = e.Team.ID.In(&v.teamID), string(e.Team.Name)
+	r.ActorID, r.ActorName, r.ActorEmail = e.Actor.ID.In(&v.actorID), string(e.Actor.Name), string(e.Actor.Email)
+	r.ActorAnonymized = e.Actor.Anonymized.Value
+	r.VersionFrom, r.VersionTo = string(e.Version.From), string(e.Version.To)
 	if d := e.Details(); d != nil {
 		r.details, r.hasDetails = lenient.JSONColumn(d), true
 	}

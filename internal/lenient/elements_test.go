@@ -220,7 +220,8 @@ func TestLeadingValuesEndWhereTheyEnd(t *testing.T) {
 }
 
 // A pointer member decodes where it stands: null leaves it nil, an object
-// is decoded into a new value, anything else gives way.
+// is decoded into a new value, anything else gives way. A value member
+// (ValueLeading) reads the same, null leaving it as it was.
 func TestPointerLeading(t *testing.T) {
 	type pair struct{ A, B String }
 	names := Names{"a", "b"}
@@ -245,6 +246,17 @@ func TestPointerLeading(t *testing.T) {
 		n, ok := PointerLeading([]byte(c.rest), &p, decode)
 		if ok != c.ok || ok && (n != c.n || !reflect.DeepEqual(p, c.want)) {
 			t.Errorf("%s: %d bytes, ok %v, decoded %+v; want %d %v %+v", c.rest, n, ok, p, c.n, c.ok, c.want)
+		}
+		// As encoding/json decodes into a value that already holds one.
+		v, want := pair{A: "before"}, pair{A: "before"}
+		if c.ok {
+			if err := json.Unmarshal([]byte(c.rest[:c.n]), &want); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, ok = ValueLeading([]byte(c.rest), &v, decode)
+		if ok != c.ok || ok && (n != c.n || v != want) {
+			t.Errorf("value %s: %d bytes, ok %v, decoded %+v; want %d %v %+v", c.rest, n, ok, v, c.n, c.ok, want)
 		}
 	}
 }

@@ -166,6 +166,17 @@ func PointerLeading[T any](rest []byte, p **T, decode func(*T, []byte) (int, boo
 	return decode(*p, rest)
 }
 
+// ValueLeading is PointerLeading for a member that is a struct value, not
+// a pointer: null leaves *p as it is (encoding/json's "no effect"), an
+// object is decoded into *p itself. A page of entries whose nested objects
+// are values is one allocation, not one more for each nested object.
+func ValueLeading[T any](rest []byte, p *T, decode func(*T, []byte) (int, bool)) (int, bool) {
+	if n := validLiteral(rest, 0, "null"); n > 0 {
+		return n, true
+	}
+	return decode(p, rest)
+}
+
 // decodeArray decodes the JSON array at the start of doc (JSON that may go
 // on after it) into *items, one element at a time through decode,
 // filling the room *items already has, and returns the array's length.

@@ -26,19 +26,22 @@ type Actor struct {
 	Anonymized lenient.Bool   `json:"anonymized"`
 }
 
-// AuditLog is one Make audit log entry.
+// AuditLog is one Make audit log entry. Its nested objects are values: an
+// absent or null one reads as its zero value, whose members the table shows
+// as nulls, and a page of entries is one allocation rather than one more
+// for each nested object.
 type AuditLog struct {
 	UUID           lenient.String  `json:"uuid"`
 	IMTID          lenient.String  `json:"imtId"`
 	CreatedAt      lenient.Time    `json:"createdAt"`
 	TriggeredAt    lenient.Time    `json:"triggeredAt"`
 	OrganizationID lenient.Int     `json:"organizationId"`
-	Organization   *Ref            `json:"organization"`
+	Organization   Ref             `json:"organization"`
 	EventName      lenient.String  `json:"eventName"`
-	Team           *Ref            `json:"team"`
-	Actor          *Actor          `json:"actor"`
+	Team           Ref             `json:"team"`
+	Actor          Actor           `json:"actor"`
 	TargetID       lenient.String  `json:"targetId"`
-	Version        *Version        `json:"version"`
+	Version        Version         `json:"version"`
 	DetailsField   json.RawMessage `json:"details"`
 	DetailField    json.RawMessage `json:"detail"`
 	Raw            json.RawMessage `json:"-"` // as sent; set by the page or answer that held it
@@ -78,17 +81,17 @@ func (e *AuditLog) decodeFast(rest []byte) (int, bool) {
 		case 4:
 			return e.OrganizationID.Leading(rest)
 		case 5:
-			return lenient.PointerLeading(rest, &e.Organization, (*Ref).decodeFast)
+			return lenient.ValueLeading(rest, &e.Organization, (*Ref).decodeFast)
 		case 6:
 			return e.EventName.ShareLeading(rest)
 		case 7:
-			return lenient.PointerLeading(rest, &e.Team, (*Ref).decodeFast)
+			return lenient.ValueLeading(rest, &e.Team, (*Ref).decodeFast)
 		case 8:
-			return lenient.PointerLeading(rest, &e.Actor, (*Actor).decodeFast)
+			return lenient.ValueLeading(rest, &e.Actor, (*Actor).decodeFast)
 		case 9:
 			return e.TargetID.ShareLeading(rest)
 		case 10:
-			return lenient.PointerLeading(rest, &e.Version, (*Version).decodeFast)
+			return lenient.ValueLeading(rest, &e.Version, (*Version).decodeFast)
 		case 11:
 			return lenient.RawLeading(rest, &e.DetailsField)
 		default:
@@ -157,10 +160,7 @@ func (e *AuditLog) OrgID() int64 {
 	if e.OrganizationID.Valid {
 		return e.OrganizationID.Value
 	}
-	if e.Organization != nil {
-		return e.Organization.ID.Value
-	}
-	return 0
+	return e.Organization.ID.Value
 }
 
 // Organization is one organization the token can see.
