@@ -287,7 +287,7 @@ func Container(trimmed []byte) bool {
 }
 
 // FastDecoder is a body type with a hand-written decoder (see
-// lenient.Members). DecodeFast decodes a body exactly as encoding/json and
+// lenient.DecodeLeading). DecodeFast decodes a body exactly as encoding/json and
 // KeepRaw would, or returns false and leaves the value untouched (invalid
 // JSON included): encoding/json then decodes it, or says what is wrong.
 type FastDecoder interface {

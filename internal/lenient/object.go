@@ -20,15 +20,15 @@ import "strings"
 // nested deeper than this gives way to encoding/json, which decides).
 const memberDepth = maxDepth - 16
 
-// Members walks the members of the JSON object at the start of obj:
-// decodeMembers reads them, then OK.
-func Members(obj []byte) Object {
+// open starts a walk over the members of the JSON object at the start of
+// obj: decodeMembers reads them, then OK. (It fills o in place: a 40-byte
+// Object returned by value cost 7% of the Make decoder's benchmark.)
+func (o *Object) open(obj []byte) {
 	i := skipSpace(obj, 0)
-	o := Object{doc: obj, ok: i < len(obj) && obj[i] == '{'}
+	*o = Object{doc: obj, ok: i < len(obj) && obj[i] == '{'}
 	if o.ok {
 		o.i = skipSpace(obj, i+1)
 	}
-	return o
 }
 
 // Object is a walk over one JSON object's members.
@@ -223,7 +223,7 @@ func ClearRoom[T any](items *[]T) {
 // follows it) and returns the value's length, so that no value is scanned
 // once to find its end and again to decode it. Leading, PointerLeading and
 // the types' Leading methods are such readers. It returns false when the
-// walk gives way (see Members, and Object.OK), a known member repeats, a
+// walk gives way (see Object.OK), a known member repeats, a
 // member it does not know is not valid JSON, or set returns false: set
 // must return false for a value that is not valid JSON, as the readers
 // here do.
@@ -253,7 +253,8 @@ func Leading(rest []byte) ([]byte, bool) {
 // as DecodeLeading does.
 func decodeMembers(doc []byte, names Names, value func(k, i int) (end int, ok bool)) (Seen, int, bool) {
 	var seen Seen
-	o := Members(doc)
+	var o Object
+	o.open(doc)
 	for {
 		name, i, more := o.name()
 		if !more {

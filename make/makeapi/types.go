@@ -64,7 +64,7 @@ var (
 // decodeFast decodes the entry at the start of rest (the entry and the
 // rest of its page's array, valid JSON) exactly as encoding/json would,
 // keeps the entry's bytes as its raw JSON and returns their length; false
-// when it cannot be sure (see lenient.Members), and encoding/json decodes
+// when it cannot be sure (see lenient.DecodeLeading), and encoding/json decodes
 // the page instead. Text shares the body's memory (see
 // lenient.String.ShareJSON).
 func (e *AuditLog) decodeFast(rest []byte) (int, bool) {
