@@ -172,10 +172,11 @@ func (c *Client) ListAuditLogs(ctx context.Context, q AuditQuery, p Pager, h Han
 			if id == "" {
 				continue
 			}
-			if seen[id] || before[id] {
+			n := len(seen)
+			seen[id] = true // a map that did not grow held id already
+			if len(seen) == n || before[id] {
 				return fmt.Errorf("make: GET %s: entry %s came twice in one listing; the pages overlap", path, id)
 			}
-			seen[id] = true
 		}
 		limit := size
 		if page.Pg.Limit > 0 && page.Pg.Limit < size {

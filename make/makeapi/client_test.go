@@ -127,15 +127,21 @@ func TestLoopGuards(t *testing.T) {
 	}
 }
 
+// An entry twice in a listing, on two pages or on one, fails it.
 func TestOverlappingPagesFail(t *testing.T) {
-	c, api := newTestClient(t, sandbox.MakeOptions{Orgs: []sandbox.MakeOrg{{ID: 11}}}, 60000)
-	api.AddFault(sandbox.Fault{Kind: sandbox.FaultRespond, Path: "/api/v2/", Status: 200, Times: 1,
-		Body: `{"auditLogs":[{"uuid":"a","imtId":"3_a"},{"uuid":"b","imtId":"2_b"}],"pg":{"limit":2}}`})
-	api.AddFault(sandbox.Fault{Kind: sandbox.FaultRespond, Path: "/api/v2/", Status: 200, Times: 1,
-		Body: `{"auditLogs":[{"uuid":"b","imtId":"2_b"},{"uuid":"c","imtId":"1_c"}],"pg":{"limit":2}}`})
-	_, err := all(t, c, AuditQuery{Scope: Scope{OrganizationID: 11}}, Pager{PageSize: 2})
-	if err == nil || !strings.Contains(err.Error(), "came twice") {
-		t.Fatalf("got %v", err)
+	for _, pages := range [][]string{
+		{`[{"uuid":"a","imtId":"3_a"},{"uuid":"b","imtId":"2_b"}]`, `[{"uuid":"b","imtId":"2_b"},{"uuid":"c","imtId":"1_c"}]`},
+		{`[{"uuid":"a","imtId":"3_a"},{"uuid":"a","imtId":"2_a"}]`},
+	} {
+		c, api := newTestClient(t, sandbox.MakeOptions{Orgs: []sandbox.MakeOrg{{ID: 11}}}, 60000)
+		for _, p := range pages {
+			api.AddFault(sandbox.Fault{Kind: sandbox.FaultRespond, Path: "/api/v2/", Status: 200, Times: 1,
+				Body: `{"auditLogs":` + p + `,"pg":{"limit":2}}`})
+		}
+		_, err := all(t, c, AuditQuery{Scope: Scope{OrganizationID: 11}}, Pager{PageSize: 2})
+		if err == nil || !strings.Contains(err.Error(), "came twice") {
+			t.Fatalf("%d pages: got %v", len(pages), err)
+		}
 	}
 }
 
