@@ -287,9 +287,10 @@ func Container(trimmed []byte) bool {
 }
 
 // FastDecoder is a body type with a hand-written decoder (see
-// lenient.DecodeLeading). DecodeFast decodes a body exactly as encoding/json and
-// KeepRaw would, or returns false and leaves the value untouched (invalid
-// JSON included): encoding/json then decodes it, or says what is wrong.
+// lenient.DecodeLeading). DecodeFast decodes a body exactly as
+// encoding/json and KeepRaw would, or returns false and leaves the value
+// untouched (invalid JSON included): encoding/json then decodes it, or
+// says what is wrong.
 type FastDecoder interface {
 	DecodeFast(body []byte) bool
 }

@@ -221,12 +221,12 @@ func ClearRoom[T any](items *[]T) {
 // length. Each member it knows, by its index in names, is decoded where it
 // stands: set reads the value at the start of rest (the value and what
 // follows it) and returns the value's length, so that no value is scanned
-// once to find its end and again to decode it. Leading, PointerLeading and
-// the types' Leading methods are such readers. It returns false when the
-// walk gives way (see Object.OK), a known member repeats, a
-// member it does not know is not valid JSON, or set returns false: set
-// must return false for a value that is not valid JSON, as the readers
-// here do.
+// once to find its end and again to decode it. Leading, PointerLeading,
+// ValueLeading and the types' Leading methods are such readers. It
+// returns false when the walk gives way (see Object.OK), a known member
+// repeats, a member it does not know is not valid JSON, or set returns
+// false: set must return false for a value that is not valid JSON, as the
+// readers here do.
 func DecodeLeading(doc []byte, names Names, set func(i int, rest []byte) (n int, ok bool)) (n int, ok bool) {
 	_, n, ok = decodeMembers(doc, names, func(k, i int) (int, bool) {
 		n, ok := set(k, doc[i:])

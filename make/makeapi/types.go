@@ -64,8 +64,8 @@ var (
 // decodeFast decodes the entry at the start of rest (the entry and the
 // rest of its page's array, valid JSON) exactly as encoding/json would,
 // keeps the entry's bytes as its raw JSON and returns their length; false
-// when it cannot be sure (see lenient.DecodeLeading), and encoding/json decodes
-// the page instead. Text shares the body's memory (see
+// when it cannot be sure (see lenient.DecodeLeading), and encoding/json
+// decodes the page instead. Text shares the body's memory (see
 // lenient.String.ShareJSON).
 func (e *AuditLog) decodeFast(rest []byte) (int, bool) {
 	n, ok := lenient.DecodeLeading(rest, auditLogNames, func(i int, rest []byte) (int, bool) {
