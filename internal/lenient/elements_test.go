@@ -222,7 +222,7 @@ func TestLeadingValuesEndWhereTheyEnd(t *testing.T) {
 // A pointer member decodes where it stands: null leaves it nil, an object
 // is decoded into a new value, anything else gives way. A value member
 // (ValueLeading) reads the same, null leaving it as it was.
-func TestPointerLeading(t *testing.T) {
+func TestPointerAndValueLeading(t *testing.T) {
 	type pair struct{ A, B String }
 	names := Names{"a", "b"}
 	decode := func(p *pair, rest []byte) (int, bool) {
