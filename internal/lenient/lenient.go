@@ -158,14 +158,21 @@ func (n *Int) parse(s String) {
 		*n = Int{Value: v, Valid: true}
 		return
 	}
-	text := strings.TrimSpace(string(s))
+	*n = intByStrconv(string(s))
+}
+
+// intByStrconv is Int's reading of any text with strconv: an integer, or a
+// number with no fraction. smallDecimal is a faster path to the same
+// answer, which FuzzScalars holds it to.
+func intByStrconv(s string) Int {
+	text := strings.TrimSpace(s)
 	v, err := strconv.ParseInt(text, 10, 64)
 	if err != nil {
 		if f, ferr := strconv.ParseFloat(text, 64); ferr == nil && f == float64(int64(f)) {
 			v, err = int64(f), nil
 		}
 	}
-	*n = Int{Value: v, Valid: err == nil}
+	return Int{Value: v, Valid: err == nil}
 }
 
 // Ptr returns nil when unset, for nullable columns.
@@ -256,11 +263,18 @@ var timeLayouts = []string{
 // Times without a zone are UTC.
 func ParseTime(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, false
-	}
 	if n, ok := smallDecimal(s); ok {
 		return epoch(float64(n)), true
+	}
+	return parseTimeText(s)
+}
+
+// parseTimeText is ParseTime for trimmed text, reading epoch numbers with
+// strconv.ParseFloat: smallDecimal is a faster path to the same answer,
+// which FuzzParseTime holds it to.
+func parseTimeText(s string) (time.Time, bool) {
+	if s == "" {
+		return time.Time{}, false
 	}
 	// Dates have a '-' or ':'; ParseFloat's error would cost an allocation.
 	if strings.IndexByte(s, '-') < 0 && strings.IndexByte(s, ':') < 0 {
