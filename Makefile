@@ -8,7 +8,7 @@ CONFIG_DIR  := $(HOME)/.steampipe/config
 
 # Packages whose tests run under the race detector. The SDK-driven table
 # tests are left out: the SDK v5.14.1 Execute path has data races of its own.
-RACE_PKGS   := ./config/... ./internal/onecpu/... ./celonis/platform/... ./make/makeapi/... ./internal/httpx/... ./internal/lenient/... ./internal/sandbox/... ./internal/timerange/... ./internal/column/...
+RACE_PKGS   := ./config/... ./internal/sqlengine/... ./internal/onecpu/... ./celonis/platform/... ./make/makeapi/... ./internal/httpx/... ./internal/lenient/... ./internal/sandbox/... ./internal/timerange/... ./internal/column/...
 
 # Fuzz targets (package:target); CI runs each for FUZZTIME. An execution
 # count, not a duration: with a duration, Go 1.26's fuzz coordinator can

@@ -228,9 +228,23 @@ func TestOutputFormats(t *testing.T) {
 	if err != nil || len(recs) != 4 || recs[0][2] != "include_internal" || recs[1][2] != "true" {
 		t.Fatalf("csv: %v %v", recs, err)
 	}
-	out, _, _ = query(t, cfg, "table", stmt)
-	if !strings.Contains(out, "| include_internal |") || !strings.HasSuffix(out, "(3 rows)\n") {
-		t.Fatalf("table:\n%s", out)
+	table, _, _ := query(t, cfg, "table", stmt)
+	if !strings.Contains(table, "| include_internal |") || !strings.HasSuffix(table, "(3 rows)\n") {
+		t.Fatalf("table:\n%s", table)
+	}
+	// The table is printed at the end: each row keeps its own text, not
+	// SQLite's memory that the next rows reuse.
+	for _, l := range lines {
+		var r struct {
+			UserID string `json:"user_id"`
+			Name   string
+		}
+		if err := json.Unmarshal([]byte(l), &r); err != nil || r.UserID == "" {
+			t.Fatalf("jsonl line %s: %v", l, err)
+		}
+		if !regexp.MustCompile(`(?m)^ ` + regexp.QuoteMeta(r.UserID) + ` +\| ` + regexp.QuoteMeta(r.Name) + ` +\|`).MatchString(table) {
+			t.Errorf("table lacks the row of %s (%s):\n%s", r.UserID, r.Name, table)
+		}
 	}
 }
 

@@ -21,7 +21,7 @@ import (
 // query that succeeded; abort ends that of one that failed.
 type writer interface {
 	header([]sqlengine.Column) error
-	row([]any) error
+	row([]sqlengine.Value) error
 	end() error
 	abort()
 }
@@ -43,24 +43,21 @@ func newWriter(format string, out io.Writer) (writer, error) {
 	return nil, fmt.Errorf("--output %q: use table, json, jsonl or csv", format)
 }
 
-// text renders a value for table and CSV output; NULL is empty.
-func text(v any, typ string) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case []byte:
-		return string(x)
-	case int64:
+// text renders a value for table and CSV output; NULL is empty. Text is
+// SQLite's, valid only until the next row (see sqlengine.Value).
+func text(v sqlengine.Value, typ string) string {
+	switch v.Kind {
+	case sqlengine.Int:
 		if typ == "BOOLEAN INTEGER" {
-			return strconv.FormatBool(x != 0)
+			return strconv.FormatBool(v.Int != 0)
 		}
-		return strconv.FormatInt(x, 10)
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	case string:
-		return x
+		return strconv.FormatInt(v.Int, 10)
+	case sqlengine.Float:
+		return strconv.FormatFloat(v.Float, 'g', -1, 64)
+	case sqlengine.Text, sqlengine.Blob:
+		return v.Text
 	}
-	return fmt.Sprint(v)
+	return ""
 }
 
 // appendJSON renders a value for JSON output, as encoding/json would:
@@ -68,22 +65,20 @@ func text(v any, typ string) string {
 // booleans. Strings and integers, nearly every value, are written directly:
 // json.Marshal per value was the larger part of the query command's own
 // cost in a profile of a jsonl export.
-func appendJSON(dst []byte, v any, typ string, scratch *jsonScratch) ([]byte, error) {
-	switch x := v.(type) {
-	case nil:
-		return append(dst, "null"...), nil
-	case int64:
+func appendJSON(dst []byte, v sqlengine.Value, typ string, scratch *jsonScratch) ([]byte, error) {
+	switch v.Kind {
+	case sqlengine.Int:
 		if typ == "BOOLEAN INTEGER" {
-			return strconv.AppendBool(dst, x != 0), nil
+			return strconv.AppendBool(dst, v.Int != 0), nil
 		}
-		return strconv.AppendInt(dst, x, 10), nil
-	case []byte:
-		return appendJSONText(dst, string(x), typ, scratch), nil
-	case string:
-		return appendJSONText(dst, x, typ, scratch), nil
+		return strconv.AppendInt(dst, v.Int, 10), nil
+	case sqlengine.Float:
+		b, err := json.Marshal(v.Float)
+		return append(dst, b...), err
+	case sqlengine.Text, sqlengine.Blob:
+		return appendJSONText(dst, v.Text, typ, scratch), nil
 	}
-	b, err := json.Marshal(v)
-	return append(dst, b...), err
+	return append(dst, "null"...), nil
 }
 
 // appendJSONText writes a JSON column that holds valid JSON as that JSON,
@@ -230,7 +225,7 @@ func (w *jsonWriter) header(cols []sqlengine.Column) error {
 	return nil
 }
 
-func (w *jsonWriter) row(vals []any) error {
+func (w *jsonWriter) row(vals []sqlengine.Value) error {
 	if w.array && w.n > 0 {
 		w.out.WriteString(",")
 	}
@@ -360,7 +355,7 @@ func (w *csvWriter) header(cols []sqlengine.Column) error {
 	return w.write()
 }
 
-func (w *csvWriter) row(vals []any) error {
+func (w *csvWriter) row(vals []sqlengine.Value) error {
 	for i, v := range vals {
 		w.rec[i] = text(v, w.cols[i].Type)
 	}
@@ -387,6 +382,9 @@ func (w *csvWriter) abort() { w.lines.end() }
 
 //// TABLE
 
+// newlines shows line breaks in a table cell escaped.
+var newlines = strings.NewReplacer("\n", `\n`, "\r", `\r`)
+
 // tableWriter aligns columns like psql, so it holds the rows until the end.
 type tableWriter struct {
 	out     *bufio.Writer
@@ -404,16 +402,15 @@ func (w *tableWriter) header(cols []sqlengine.Column) error {
 	return nil
 }
 
-func (w *tableWriter) row(vals []any) error {
+func (w *tableWriter) row(vals []sqlengine.Value) error {
 	r := make([]string, len(vals))
 	for i, v := range vals {
-		switch v.(type) {
-		case int64, float64, nil:
-		default:
+		if v.Kind == sqlengine.Text || v.Kind == sqlengine.Blob {
 			w.numeric[i] = false
 		}
-		// One line per row: newlines in values are shown escaped.
-		r[i] = strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(text(v, w.cols[i].Type))
+		// One line per row: newlines in values are shown escaped. The
+		// rows are kept to the end, so each text is copied from SQLite's.
+		r[i] = strings.Clone(newlines.Replace(text(v, w.cols[i].Type)))
 	}
 	w.rows = append(w.rows, r)
 	return nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/celonis"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/sandbox"
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/sqlengine"
 )
 
 // jsonValueReference is how values were rendered before appendJSON: by
@@ -36,13 +37,22 @@ func FuzzAppendJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string, n int64, x float64) {
 		var scratch jsonScratch
 		for _, c := range []struct {
-			v   any
+			v   sqlengine.Value
+			ref any // the value as database/sql gave it
 			typ string
-		}{{s, "TEXT"}, {s, "JSON TEXT"}, {[]byte(s), "JSON TEXT"}, {n, "INTEGER"}, {n, "BOOLEAN INTEGER"}, {x, "REAL"}, {nil, "TEXT"}} {
+		}{
+			{sqlengine.Value{Kind: sqlengine.Text, Text: s}, s, "TEXT"},
+			{sqlengine.Value{Kind: sqlengine.Text, Text: s}, s, "JSON TEXT"},
+			{sqlengine.Value{Kind: sqlengine.Blob, Text: s}, []byte(s), "JSON TEXT"},
+			{sqlengine.Value{Kind: sqlengine.Int, Int: n}, n, "INTEGER"},
+			{sqlengine.Value{Kind: sqlengine.Int, Int: n}, n, "BOOLEAN INTEGER"},
+			{sqlengine.Value{Kind: sqlengine.Float, Float: x}, x, "REAL"},
+			{sqlengine.Value{}, nil, "TEXT"},
+		} {
 			got, err := appendJSON(nil, c.v, c.typ, &scratch)
-			want, werr := jsonValueReference(c.v, c.typ)
+			want, werr := jsonValueReference(c.ref, c.typ)
 			if (err == nil) != (werr == nil) || (err == nil && string(got) != string(want)) {
-				t.Fatalf("%#v as %s: got %s (%v), encoding/json %s (%v)", c.v, c.typ, got, err, want, werr)
+				t.Fatalf("%#v as %s: got %s (%v), encoding/json %s (%v)", c.ref, c.typ, got, err, want, werr)
 			}
 		}
 	})

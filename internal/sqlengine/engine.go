@@ -9,6 +9,7 @@ package sqlengine
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sort"
@@ -123,9 +124,10 @@ type Column struct {
 }
 
 // Query runs one statement. It calls header once with the result columns,
-// then row for every row as it arrives. A scan's error (an API failure, say)
-// is returned as the plugin reported it, not as SQLite's generic message.
-func (e *Engine) Query(ctx context.Context, stmt string, header func([]Column) error, row func([]any) error) error {
+// then row for every row as it arrives; a row's text is valid only during
+// the call (see Value). A scan's error (an API failure, say) is returned as
+// the plugin reported it, not as SQLite's generic message.
+func (e *Engine) Query(ctx context.Context, stmt string, header func([]Column) error, row func([]Value) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	e.ctxMu.Lock()
@@ -138,50 +140,63 @@ func (e *Engine) Query(ctx context.Context, stmt string, header func([]Column) e
 	e.replay, e.asked = map[string][]inproc.Row{}, map[string]int{}
 	e.replayMu.Unlock()
 
-	rows, err := e.conn.QueryContext(ctx, stmt)
-	if err != nil {
-		return e.explain(err)
-	}
-	defer rows.Close()
-	types, err := rows.ColumnTypes()
-	if err != nil {
-		return e.explain(err)
-	}
-	cols := make([]Column, len(types))
-	for i, t := range types {
-		cols[i] = Column{Name: t.Name(), Type: strings.ToUpper(t.DatabaseTypeName())}
-	}
-	if err := header(cols); err != nil {
-		return err
-	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return e.explain(err)
+	// The driver prepares the statement (or runs a script's statements up
+	// to the last) and steps it once; its rows are then read straight from
+	// SQLite (rawRows), on the connection database/sql holds for Raw.
+	return e.conn.Raw(func(dc any) error {
+		q, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return errNotModernc
 		}
-		if err := row(vals); err != nil {
+		rows, err := q.QueryContext(ctx, stmt, nil)
+		if err != nil {
+			return e.explain(ctx, err)
+		}
+		defer rows.Close()
+		names := rows.Columns()
+		types, _ := rows.(driver.RowsColumnTypeDatabaseTypeName)
+		cols := make([]Column, len(names))
+		for i, n := range names {
+			cols[i].Name = n
+			if types != nil {
+				cols[i].Type = strings.ToUpper(types.ColumnTypeDatabaseTypeName(i))
+			}
+		}
+		raw, err := rawRowsOf(rows)
+		if err != nil {
 			return err
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return e.explain(err)
-	}
-	// A scan that failed after SQLite had all it needed still failed.
-	if err := e.takeScanErr(); err != nil {
-		return err
-	}
-	return nil
+		if err := header(cols); err != nil {
+			return err
+		}
+		stop := raw.interruptOnDone(ctx.Done())
+		defer stop()
+		for {
+			more, err := raw.next()
+			if err != nil {
+				return e.explain(ctx, err)
+			}
+			if !more {
+				break
+			}
+			if err := row(raw.vals); err != nil {
+				return err
+			}
+		}
+		// A scan that failed after SQLite had all it needed still failed.
+		return e.takeScanErr()
+	})
 }
 
 // explain prefers the scan's own error to SQLite's generic "SQL logic error"
-// (modernc drops the message of an error returned from a cursor).
-func (e *Engine) explain(err error) error {
+// (modernc drops the message of an error returned from a cursor), and the
+// context's error to SQLite's "interrupted".
+func (e *Engine) explain(ctx context.Context, err error) error {
 	if scan := e.takeScanErr(); scan != nil {
 		return scan
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
 	}
 	return err
 }
