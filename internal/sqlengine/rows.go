@@ -120,10 +120,18 @@ func (r *rawRows) next() (bool, error) {
 			*v = Value{Kind: Float, Float: sqlite3.Xsqlite3_value_double(r.tls, val)}
 		case sqlite3.SQLITE_TEXT:
 			p := sqlite3.Xsqlite3_value_text(r.tls, val)
-			*v = Value{Kind: Text, Text: r.text(p, val)}
+			*v = Value{Kind: Text}
+			if !r.text(&v.Text, p, val) {
+				r.done = true
+				return false, errNoMemory
+			}
 		case sqlite3.SQLITE_BLOB:
 			p := sqlite3.Xsqlite3_value_blob(r.tls, val)
-			*v = Value{Kind: Blob, Text: r.text(p, val)}
+			*v = Value{Kind: Blob}
+			if !r.text(&v.Text, p, val) {
+				r.done = true
+				return false, errNoMemory
+			}
 		default:
 			*v = Value{}
 		}
@@ -131,14 +139,24 @@ func (r *rawRows) next() (bool, error) {
 	return true, nil
 }
 
+// errNoMemory is SQLite failing to give a value's bytes.
+var errNoMemory = errors.New("sqlengine: SQLite ran out of memory reading a value")
+
 // text views the value's bytes at p (read with value_text or value_blob,
-// which set their length) as a string, without a copy.
-func (r *rawRows) text(p, val uintptr) string {
+// which set their length) as a string, without a copy. It reports false
+// when SQLite could not give them (p is NULL for a value that has bytes:
+// out of memory), so that a value is never read as empty by mistake.
+func (r *rawRows) text(dst *string, p, val uintptr) bool {
 	n := sqlite3.Xsqlite3_value_bytes(r.tls, val)
-	if p == 0 || n <= 0 {
-		return ""
+	switch {
+	case n <= 0:
+		*dst = ""
+	case p == 0:
+		return false
+	default:
+		*dst = unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(nil), p)), n)
 	}
-	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(nil), p)), n)
+	return true
 }
 
 // errstr is the driver's form of an SQLite error: "what: why (code)".
