@@ -169,7 +169,7 @@ func (e *Engine) Query(ctx context.Context, stmt string, header func([]Column) e
 		if err := header(cols); err != nil {
 			return err
 		}
-		stop := raw.interruptOnDone(ctx.Done())
+		stop := raw.interruptOnDone(ctx)
 		defer stop()
 		for {
 			more, err := raw.next()

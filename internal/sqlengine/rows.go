@@ -1,6 +1,7 @@
 package sqlengine
 
 import (
+	"context"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -172,29 +173,26 @@ func (r *rawRows) errstr(rc int32) error {
 // returned stop is called (the driver does so only while it prepares and
 // first steps a statement). Table scans end with their context anyway;
 // this ends SQLite's own work, a long sort or a runaway recursive query.
-func (r *rawRows) interruptOnDone(done <-chan struct{}) (stop func()) {
+// An interrupt already under way when stop is called ends before stop
+// returns, so it cannot reach the connection's next statement.
+func (r *rawRows) interruptOnDone(ctx context.Context) (stop func()) {
 	var mu sync.Mutex
 	stopped := false
-	quit := make(chan struct{})
-	go func() {
-		select {
-		case <-done:
-			mu.Lock()
-			defer mu.Unlock()
-			if !stopped {
-				// A TLS of its own: r.tls is the stepping goroutine's.
-				tls := libc.NewTLS()
-				sqlite3.Xsqlite3_interrupt(tls, r.db)
-				tls.Close()
-			}
-		case <-quit:
+	stopAfter := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			// A TLS of its own: r.tls is the stepping goroutine's.
+			tls := libc.NewTLS()
+			sqlite3.Xsqlite3_interrupt(tls, r.db)
+			tls.Close()
 		}
-	}()
+	})
 	return func() {
+		stopAfter()
 		mu.Lock()
 		stopped = true
 		mu.Unlock()
-		close(quit)
 	}
 }
 
