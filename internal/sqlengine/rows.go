@@ -50,7 +50,8 @@ type rawRows struct {
 	tls   *libc.TLS
 	db    uintptr
 	pstmt uintptr
-	ready bool // the driver has stepped to a row that was not read yet
+	mu    uintptr // the connection's mutex (sqlite3_db_mutex)
+	ready bool    // the driver has stepped to a row that was not read yet
 	done  bool
 	vals  []Value
 }
@@ -75,6 +76,7 @@ func rawRowsOf(rows driver.Rows) (*rawRows, error) {
 	}
 	r.pstmt, r.db = uintptr(pstmt.Uint()), uintptr(db.Uint())
 	r.tls = (*libc.TLS)(tls.UnsafePointer())
+	r.mu = sqlite3.Xsqlite3_db_mutex(r.tls, r.db)
 	r.done = empty.Bool() || r.pstmt == 0
 	r.ready = !r.done && !doStep.Bool()
 	return r, nil
@@ -108,28 +110,18 @@ func (r *rawRows) next() (bool, error) {
 	// gives back the connection's mutex (in a profile, those took most of
 	// the reading's time). The value_ functions need that mutex held, as
 	// the column_ ones hold it: it is held across the row.
-	mu := sqlite3.Xsqlite3_db_mutex(r.tls, r.db)
-	sqlite3.Xsqlite3_mutex_enter(r.tls, mu)
-	defer sqlite3.Xsqlite3_mutex_leave(r.tls, mu)
+	sqlite3.Xsqlite3_mutex_enter(r.tls, r.mu)
+	defer sqlite3.Xsqlite3_mutex_leave(r.tls, r.mu)
 	for i := range r.vals {
 		v := &r.vals[i]
 		val := sqlite3.Xsqlite3_column_value(r.tls, r.pstmt, int32(i))
-		switch sqlite3.Xsqlite3_value_type(r.tls, val) {
+		switch typ := sqlite3.Xsqlite3_value_type(r.tls, val); typ {
 		case sqlite3.SQLITE_INTEGER:
 			*v = Value{Kind: Int, Int: sqlite3.Xsqlite3_value_int64(r.tls, val)}
 		case sqlite3.SQLITE_FLOAT:
 			*v = Value{Kind: Float, Float: sqlite3.Xsqlite3_value_double(r.tls, val)}
-		case sqlite3.SQLITE_TEXT:
-			p := sqlite3.Xsqlite3_value_text(r.tls, val)
-			*v = Value{Kind: Text}
-			if !r.text(&v.Text, p, val) {
-				r.done = true
-				return false, errNoMemory
-			}
-		case sqlite3.SQLITE_BLOB:
-			p := sqlite3.Xsqlite3_value_blob(r.tls, val)
-			*v = Value{Kind: Blob}
-			if !r.text(&v.Text, p, val) {
+		case sqlite3.SQLITE_TEXT, sqlite3.SQLITE_BLOB:
+			if !r.bytes(v, typ, val) {
 				r.done = true
 				return false, errNoMemory
 			}
@@ -143,19 +135,25 @@ func (r *rawRows) next() (bool, error) {
 // errNoMemory is SQLite failing to give a value's bytes.
 var errNoMemory = errors.New("sqlengine: SQLite ran out of memory reading a value")
 
-// text views the value's bytes at p (read with value_text or value_blob,
-// which set their length) as a string, without a copy. It reports false
-// when SQLite could not give them (p is NULL for a value that has bytes:
-// out of memory), so that a value is never read as empty by mistake.
-func (r *rawRows) text(dst *string, p, val uintptr) bool {
-	n := sqlite3.Xsqlite3_value_bytes(r.tls, val)
-	switch {
+// bytes reads a text or blob value (typ) into v, its bytes viewed as a
+// string where SQLite holds them, without a copy. It reports false when
+// SQLite could not give them (NULL for a value that has bytes: out of
+// memory), so that a value is never read as empty by mistake.
+func (r *rawRows) bytes(v *Value, typ int32, val uintptr) bool {
+	*v = Value{Kind: Text}
+	var p uintptr
+	if typ == sqlite3.SQLITE_BLOB {
+		v.Kind, p = Blob, sqlite3.Xsqlite3_value_blob(r.tls, val)
+	} else {
+		p = sqlite3.Xsqlite3_value_text(r.tls, val)
+	}
+	// The length after the bytes, as SQLite asks: reading them can convert.
+	switch n := sqlite3.Xsqlite3_value_bytes(r.tls, val); {
 	case n <= 0:
-		*dst = ""
 	case p == 0:
 		return false
 	default:
-		*dst = unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(nil), p)), n)
+		v.Text = unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(nil), p)), n)
 	}
 	return true
 }
