@@ -18,8 +18,7 @@ import (
 	"sync/atomic"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
-	"modernc.org/sqlite"
-	"modernc.org/sqlite/vtab"
+	_ "modernc.org/sqlite" // the "sqlite" driver
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/inproc"
 )
@@ -28,6 +27,7 @@ import (
 type Engine struct {
 	db     *sql.DB
 	conn   *sql.Conn
+	mod    module // the tables' SQLite module on conn
 	runner *inproc.Runner
 	tables map[string]*tableDef
 
@@ -49,8 +49,6 @@ type tableDef struct {
 	// keyOps lists, per column name, the operators its key column accepts.
 	keyOps map[string]map[string]bool
 }
-
-var driverSeq atomic.Int64
 
 // Open builds an engine over the runner's tables.
 func Open(ctx context.Context, r *inproc.Runner) (*Engine, error) {
@@ -75,22 +73,22 @@ func Open(ctx context.Context, r *inproc.Runner) (*Engine, error) {
 		e.tables[name] = def
 	}
 
-	// A private driver keeps the module off every other SQLite connection
-	// of the process.
-	drv := &sqlite.Driver{}
-	if err := drv.RegisterModule("steampipe", &module{e: e}); err != nil {
-		return nil, err
-	}
-	driverName := fmt.Sprintf("sqlite-steampipe-%d", driverSeq.Add(1))
-	sql.Register(driverName, drv)
-	db, err := sql.Open(driverName, ":memory:")
+	db, err := sql.Open("sqlite", ":memory:")
 	if err != nil {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
 	conn, err := db.Conn(ctx)
+	if err == nil {
+		// The module is on this connection alone; every statement runs on it.
+		err = conn.Raw(e.register)
+		if err != nil {
+			conn.Close()
+		}
+	}
 	if err != nil {
 		db.Close()
+		e.mod.release()
 		return nil, err
 	}
 	names := make([]string, 0, len(e.tables))
@@ -102,6 +100,7 @@ func Open(ctx context.Context, r *inproc.Runner) (*Engine, error) {
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE VIRTUAL TABLE temp.%q USING steampipe`, n)); err != nil {
 			conn.Close()
 			db.Close()
+			e.mod.release()
 			return nil, fmt.Errorf("creating table %s: %w", n, err)
 		}
 	}
@@ -109,10 +108,12 @@ func Open(ctx context.Context, r *inproc.Runner) (*Engine, error) {
 	return e, nil
 }
 
-// Close releases the connection.
+// Close releases the connection, then the module's memory.
 func (e *Engine) Close() error {
 	e.conn.Close()
-	return e.db.Close()
+	err := e.db.Close()
+	e.mod.release()
+	return err
 }
 
 // Column is one result column: its name and the declared type of the
@@ -162,7 +163,7 @@ func (e *Engine) Query(ctx context.Context, stmt string, header func([]Column) e
 				cols[i].Type = strings.ToUpper(types.ColumnTypeDatabaseTypeName(i))
 			}
 		}
-		raw, err := rawRowsOf(rows)
+		raw, err := rawRowsOf(rows, &e.mod)
 		if err != nil {
 			return err
 		}
@@ -188,9 +189,8 @@ func (e *Engine) Query(ctx context.Context, stmt string, header func([]Column) e
 	})
 }
 
-// explain prefers the scan's own error to SQLite's generic "SQL logic error"
-// (modernc drops the message of an error returned from a cursor), and the
-// context's error to SQLite's "interrupted".
+// explain prefers the scan's own error, as the plugin reported it, to
+// SQLite's form of it, and the context's error to SQLite's "interrupted".
 func (e *Engine) explain(ctx context.Context, err error) error {
 	if scan := e.takeScanErr(); scan != nil {
 		return scan
@@ -246,31 +246,27 @@ func (e *Engine) statementContext() context.Context {
 	return e.ctx
 }
 
-//// MODULE
+//// TABLES
 
-type module struct{ e *Engine }
-
-func (m *module) Create(ctx vtab.Context, args []string) (vtab.Table, error) {
-	return m.Connect(ctx, args)
-}
-
-func (m *module) Connect(ctx vtab.Context, args []string) (vtab.Table, error) {
+// connect is xConnect's work for CREATE VIRTUAL TABLE's arguments (the
+// module, the schema, the table's name): the table and its declaration.
+func (e *Engine) connect(args []string) (*table, string, error) {
+	if e == nil {
+		return nil, "", errors.New("steampipe: the engine is closed")
+	}
 	if len(args) < 3 {
-		return nil, errors.New("steampipe: missing table name")
+		return nil, "", errors.New("steampipe: missing table name")
 	}
 	name := strings.Trim(args[2], `"`)
-	def, ok := m.e.tables[name]
+	def, ok := e.tables[name]
 	if !ok {
-		return nil, fmt.Errorf("steampipe: the plugin has no table %s", name)
+		return nil, "", fmt.Errorf("steampipe: the plugin has no table %s", name)
 	}
 	var cols []string
 	for _, c := range def.columns {
 		cols = append(cols, fmt.Sprintf("%q %s", c.Name, sqlType(c.Type)))
 	}
-	if err := ctx.Declare(fmt.Sprintf("CREATE TABLE x(%s)", strings.Join(cols, ", "))); err != nil {
-		return nil, err
-	}
-	return &table{e: m.e, def: def}, nil
+	return &table{e: e, def: def}, fmt.Sprintf("CREATE TABLE x(%s)", strings.Join(cols, ", ")), nil
 }
 
 // sqlType names a column's SQLite type. The names carry TEXT, INTEGER or

@@ -178,9 +178,62 @@ func (otherRows) Next(dest []driver.Value) error { return io.EOF }
 // what to change, not read.
 func TestRawRowsOfOtherRows(t *testing.T) {
 	for _, rows := range []driver.Rows{otherRows{}, &otherRows{}} {
-		_, err := rawRowsOf(rows)
+		_, err := rawRowsOf(rows, &module{})
 		if err == nil || !strings.Contains(err.Error(), "modernc.org/sqlite") || !strings.Contains(err.Error(), "go.mod") {
 			t.Errorf("%T: %v", rows, err)
 		}
+	}
+}
+
+// The tables' module, in the parts that start no scan (the SDK-driven
+// scans are internal/cli's tests, which cannot run under -race): every
+// table is declared with its columns, a NULL key-column argument matches
+// nothing, and a constraint that is not a timestamp fails with the
+// plugin's message, not SQLite's.
+func TestModuleWithoutScans(t *testing.T) {
+	e := open(t)
+	ctx := context.Background()
+	_, rows, err := collect(ctx, e, "select count(*) from pragma_table_info('celonis_audit_log') where name in ('timestamp', 'raw')")
+	if err != nil || len(rows) != 1 || rows[0][0].Int != 2 {
+		t.Fatalf("columns: %v %v", rows, err)
+	}
+	cols, rows, err := collect(ctx, e, "select timestamp, raw from celonis_audit_log where timestamp = NULL")
+	if err != nil || len(rows) != 0 || len(cols) != 2 || cols[0].Type != "TIMESTAMP TEXT" || cols[1].Type != "JSON TEXT" {
+		t.Fatalf("= NULL: %v %v %v", cols, rows, err)
+	}
+	_, _, err = collect(ctx, e, "select * from celonis_audit_log where timestamp > 'yesterday'")
+	if err == nil || !strings.Contains(err.Error(), "ISO 8601") || strings.Contains(err.Error(), "SQL logic error") {
+		t.Fatalf("bad timestamp: %v", err)
+	}
+	_, _, err = collect(ctx, e, "create virtual table temp.celonis_nope using steampipe")
+	if err == nil || !strings.Contains(err.Error(), "no table celonis_nope") {
+		t.Fatalf("unknown table: %v", err)
+	}
+}
+
+// An engine's tables, cursors and the engine itself are let go when it
+// closes: the handles SQLite's structs are found by do not pile up.
+func TestCloseLetsHandlesGo(t *testing.T) {
+	inUse := func() (n int) {
+		if p := handles.all.Load(); p != nil {
+			for _, v := range *p {
+				if v != nil {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	before := inUse()
+	e := openUnclosed(t)
+	if _, _, err := collect(context.Background(), e, "select * from celonis_audit_log where timestamp = NULL"); err != nil {
+		t.Fatal(err)
+	}
+	if inUse() <= before {
+		t.Fatalf("%d handles in use with an engine open, %d before", inUse(), before)
+	}
+	e.Close()
+	if after := inUse(); after != before {
+		t.Fatalf("%d handles in use after Close, %d before", after, before)
 	}
 }

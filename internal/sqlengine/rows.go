@@ -42,10 +42,11 @@ type Value struct {
 // row `query --output jsonl`, the copies alone were 180 MB a scan and the
 // driver's reads 1.9 s of 38 s of CPU).
 //
-// The statement handle, its state and the connection's handles are fields
-// of modernc's unexported types, read by name and type (rawRowsOf); a
-// version of modernc.org/sqlite that changed them makes every query fail
-// with an error that says so, which every query test would show.
+// The statement handle and its state are fields of modernc's unexported
+// rows, read by name and type (rawRowsOf), as the connection's handles are
+// (Engine.register); a version of modernc.org/sqlite that changed them
+// makes every query fail with an error that says so, which every query
+// test would show.
 type rawRows struct {
 	tls   *libc.TLS
 	db    uintptr
@@ -57,34 +58,31 @@ type rawRows struct {
 }
 
 // rawRowsOf takes the statement of rows that modernc's conn.QueryContext
-// returned. Until rows.Close the statement is the caller's to step.
-func rawRowsOf(rows driver.Rows) (*rawRows, error) {
-	r := &rawRows{vals: make([]Value, len(rows.Columns()))}
+// returned on the connection m is registered on. Until rows.Close the
+// statement is the caller's to step.
+func rawRowsOf(rows driver.Rows, m *module) (*rawRows, error) {
+	r := &rawRows{tls: m.tls, db: m.db, vals: make([]Value, len(rows.Columns()))}
 	v := reflect.ValueOf(rows)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		return nil, layoutError(rows, "rows")
 	}
 	s := v.Elem()
-	pstmt, doStep, empty, c := s.FieldByName("pstmt"), s.FieldByName("doStep"), s.FieldByName("empty"), s.FieldByName("c")
-	if pstmt.Kind() != reflect.Uintptr || doStep.Kind() != reflect.Bool || empty.Kind() != reflect.Bool ||
-		c.Kind() != reflect.Pointer || c.IsNil() || c.Elem().Kind() != reflect.Struct {
+	pstmt, doStep, empty := s.FieldByName("pstmt"), s.FieldByName("doStep"), s.FieldByName("empty")
+	if pstmt.Kind() != reflect.Uintptr || doStep.Kind() != reflect.Bool || empty.Kind() != reflect.Bool {
 		return nil, layoutError(rows, "rows")
 	}
-	db, tls := c.Elem().FieldByName("db"), c.Elem().FieldByName("tls")
-	if db.Kind() != reflect.Uintptr || !tls.IsValid() || tls.Type() != reflect.TypeFor[*libc.TLS]() || tls.IsNil() {
-		return nil, layoutError(rows, "conn")
-	}
-	r.pstmt, r.db = uintptr(pstmt.Uint()), uintptr(db.Uint())
-	r.tls = (*libc.TLS)(tls.UnsafePointer())
+	r.pstmt = uintptr(pstmt.Uint())
 	r.mu = sqlite3.Xsqlite3_db_mutex(r.tls, r.db)
 	r.done = empty.Bool() || r.pstmt == 0
 	r.ready = !r.done && !doStep.Bool()
 	return r, nil
 }
 
-func layoutError(rows driver.Rows, what string) error {
+// layoutError says that x, modernc's rows or conn (what), lacks a field
+// this engine reads.
+func layoutError(x any, what string) error {
 	return fmt.Errorf("sqlengine: modernc.org/sqlite's %s (%T) no longer has the fields this engine reads; "+
-		"use the version go.mod names or update internal/sqlengine/rows.go", what, rows)
+		"use the version go.mod names or update internal/sqlengine", what, x)
 }
 
 // next steps to the next row and reads it into r.vals; false at the end.
@@ -121,7 +119,7 @@ func (r *rawRows) next() (bool, error) {
 		case sqlite3.SQLITE_FLOAT:
 			*v = Value{Kind: Float, Float: sqlite3.Xsqlite3_value_double(r.tls, val)}
 		case sqlite3.SQLITE_TEXT, sqlite3.SQLITE_BLOB:
-			if !r.bytes(v, typ, val) {
+			if !valueBytes(r.tls, v, typ, val) {
 				r.done = true
 				return false, errNoMemory
 			}
@@ -135,25 +133,25 @@ func (r *rawRows) next() (bool, error) {
 // errNoMemory is SQLite failing to give a value's bytes.
 var errNoMemory = errors.New("sqlengine: SQLite ran out of memory reading a value")
 
-// bytes reads a text or blob value (typ) into v, its bytes viewed as a
-// string where SQLite holds them, without a copy. It reports false when
+// valueBytes reads a text or blob value (typ) into v, its bytes viewed as
+// a string where SQLite holds them, without a copy. It reports false when
 // SQLite could not give them (NULL for a value that has bytes: out of
 // memory), so that a value is never read as empty by mistake.
-func (r *rawRows) bytes(v *Value, typ int32, val uintptr) bool {
+func valueBytes(tls *libc.TLS, v *Value, typ int32, val uintptr) bool {
 	*v = Value{Kind: Text}
 	var p uintptr
 	if typ == sqlite3.SQLITE_BLOB {
-		v.Kind, p = Blob, sqlite3.Xsqlite3_value_blob(r.tls, val)
+		v.Kind, p = Blob, sqlite3.Xsqlite3_value_blob(tls, val)
 	} else {
-		p = sqlite3.Xsqlite3_value_text(r.tls, val)
+		p = sqlite3.Xsqlite3_value_text(tls, val)
 	}
 	// The length after the bytes, as SQLite asks: reading them can convert.
-	switch n := sqlite3.Xsqlite3_value_bytes(r.tls, val); {
+	switch n := sqlite3.Xsqlite3_value_bytes(tls, val); {
 	case n <= 0:
 	case p == 0:
 		return false
 	default:
-		v.Text = unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(nil), p)), n)
+		v.Text = unsafe.String(at[byte](p), n)
 	}
 	return true
 }

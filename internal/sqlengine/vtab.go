@@ -9,7 +9,8 @@ import (
 	"unsafe"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
-	"modernc.org/sqlite/vtab"
+	"modernc.org/libc"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/inproc"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
@@ -20,8 +21,11 @@ import (
 // strftime('%Y-%m-%dT%H:%M:%fZ', ...) produces.
 const TimeLayout = "2006-01-02T15:04:05.000Z"
 
-var opNames = map[vtab.ConstraintOp]string{
-	vtab.OpEQ: "=", vtab.OpGT: ">", vtab.OpGE: ">=", vtab.OpLT: "<", vtab.OpLE: "<=",
+// SQLite's constraint operators (SQLITE_INDEX_CONSTRAINT_*) that key
+// columns take.
+var opNames = map[byte]string{
+	sqlite3.SQLITE_INDEX_CONSTRAINT_EQ: "=", sqlite3.SQLITE_INDEX_CONSTRAINT_GT: ">", sqlite3.SQLITE_INDEX_CONSTRAINT_GE: ">=",
+	sqlite3.SQLITE_INDEX_CONSTRAINT_LT: "<", sqlite3.SQLITE_INDEX_CONSTRAINT_LE: "<=",
 }
 
 type table struct {
@@ -29,7 +33,26 @@ type table struct {
 	def *tableDef
 }
 
-// BestIndex hands the plugin every constraint its key columns accept;
+// indexInfo is what xBestIndex is asked (the constraints, how many ORDER
+// BY terms, the columns used) and answers (each constraint's ArgIndex, -1
+// for none, the plan's IdxStr and its cost).
+type indexInfo struct {
+	Constraints   []constraint
+	OrderBy       int
+	ColUsed       uint64
+	IdxStr        string
+	EstimatedCost float64
+	EstimatedRows int64
+}
+
+type constraint struct {
+	Column   int
+	Op       byte
+	Usable   bool
+	ArgIndex int
+}
+
+// bestIndex hands the plugin every constraint its key columns accept;
 // SQLite re-checks all of them. The plugin applies key-column quals exactly,
 // so LIMIT (plus OFFSET) is handed over only when every constraint is such
 // a qual and there is no ORDER BY: then the plugin's first rows are SQLite's.
@@ -38,7 +61,7 @@ type table struct {
 // column such as details costs an API call per row, so unused ones are not
 // asked for), a semicolon, then what Filter's arguments are, in order: "col
 // op" pairs, then "limit" and "offset".
-func (t *table) BestIndex(info *vtab.IndexInfo) error {
+func (t *table) bestIndex(info *indexInfo) {
 	var plan []string
 	exact := true
 	arg := 0
@@ -46,10 +69,10 @@ func (t *table) BestIndex(info *vtab.IndexInfo) error {
 	for i := range info.Constraints {
 		c := &info.Constraints[i]
 		switch c.Op {
-		case vtab.OpLIMIT:
+		case sqlite3.SQLITE_INDEX_CONSTRAINT_LIMIT:
 			limitIdx = i
 			continue
-		case vtab.OpOFFSET:
+		case sqlite3.SQLITE_INDEX_CONSTRAINT_OFFSET:
 			offsetIdx = i
 			continue
 		}
@@ -67,7 +90,7 @@ func (t *table) BestIndex(info *vtab.IndexInfo) error {
 		arg++
 		plan = append(plan, col+" "+op)
 	}
-	if limitIdx >= 0 && exact && len(info.OrderBy) == 0 && info.Constraints[limitIdx].Usable {
+	if limitIdx >= 0 && exact && info.OrderBy == 0 && info.Constraints[limitIdx].Usable {
 		info.Constraints[limitIdx].ArgIndex = arg
 		arg++
 		plan = append(plan, "limit")
@@ -81,12 +104,7 @@ func (t *table) BestIndex(info *vtab.IndexInfo) error {
 	// Each pushed constraint narrows what the APIs send: prefer such plans.
 	info.EstimatedCost = 1e6 / float64(1+10*len(plan))
 	info.EstimatedRows = int64(1e6 / (1 + 10*len(plan)))
-	return nil
 }
-
-func (t *table) Open() (vtab.Cursor, error) { return &cursor{t: t}, nil }
-func (t *table) Disconnect() error          { return nil }
-func (t *table) Destroy() error             { return nil }
 
 // cursor reads one scan's rows as SQLite asks for them, straight from the
 // SDK's stream (or replays a kept scan); Close stops the scan.
@@ -100,10 +118,12 @@ type cursor struct {
 	cur    inproc.Row
 	rowid  int64
 	eof    bool
-	text   []byte // a time column's text, until SQLite has copied it (see toSQL)
+	text   []byte // a time column's text, written over for each
 }
 
-func (c *cursor) Filter(_ int, idxStr string, vals []vtab.Value) error {
+// Filter starts a scan by the plan bestIndex made (idxStr) with its
+// arguments: each nil, int64, float64, string or []byte.
+func (c *cursor) Filter(idxStr string, vals []any) error {
 	c.stop()
 	q := inproc.Query{Table: c.t.def.name}
 	mask, terms, _ := strings.Cut(idxStr, ";")
@@ -213,19 +233,6 @@ func (c *cursor) Next() error {
 	return nil
 }
 
-func (c *cursor) Eof() bool { return c.eof }
-
-func (c *cursor) Column(i int) (vtab.Value, error) {
-	return toSQL(c.cur[c.t.def.columns[i].Name], &c.text), nil
-}
-
-func (c *cursor) Rowid() (int64, error) { return c.rowid, nil }
-
-func (c *cursor) Close() error {
-	c.stop()
-	return nil
-}
-
 // stop ends a running scan, if any, and drops what is left to replay.
 func (c *cursor) stop() {
 	if c.scan != nil {
@@ -236,7 +243,7 @@ func (c *cursor) stop() {
 }
 
 // qualValue converts a constraint's SQLite value to the column's type.
-func (t *table) qualValue(col string, v vtab.Value) (*proto.QualValue, error) {
+func (t *table) qualValue(col string, v any) (*proto.QualValue, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -292,33 +299,42 @@ func (t *table) qualValue(col string, v vtab.Value) (*proto.QualValue, error) {
 	return inproc.StringValue(fmt.Sprint(v)), nil
 }
 
-// toSQL renders a plugin value for SQLite: timestamps as ISO text, JSON as
-// JSON text, booleans as 0/1, the rest as inproc.Value reads it. The
-// common kinds are read from the column itself, not through inproc.Value,
-// which would put each value in an interface once more (an allocation a
-// text, JSON or time column of every row).
-//
-// SQLite copies a text value as soon as Column returns it (modernc hands
-// it over as SQLITE_TRANSIENT), so no text needs a copy of its own: JSON
-// is passed as the column's bytes (about 1 KB a row of raw and message),
-// and a time is written into *buf, which the next call writes over.
-func toSQL(c *proto.Column, buf *[]byte) vtab.Value {
-	if c == nil {
-		return nil
+// column makes column i of the current row the result of SQLite's
+// xColumn (ctx): timestamps as ISO text, JSON as JSON text, booleans as
+// 0/1, the rest as inproc.Value reads it. The common kinds are read from
+// the column itself, not through inproc.Value, which would put each value
+// in an interface (an allocation a text, JSON or time column of every
+// row). SQLite copies each text before column returns, so JSON is handed
+// over as the column's own bytes, and a time is written into c.text.
+func (c *cursor) column(tls *libc.TLS, ctx uintptr, i int) {
+	col := c.cur[c.t.def.columns[i].Name]
+	if col == nil {
+		sqlite3.Xsqlite3_result_null(tls, ctx)
+		return
 	}
-	switch v := c.Value.(type) {
+	m := &c.t.e.mod
+	switch v := col.Value.(type) {
 	case *proto.Column_StringValue:
-		return v.StringValue
+		m.resultText(tls, ctx, v.StringValue)
+		return
 	case *proto.Column_JsonValue:
-		return unsafe.String(unsafe.SliceData(v.JsonValue), len(v.JsonValue))
+		m.resultText(tls, ctx, unsafe.String(unsafe.SliceData(v.JsonValue), len(v.JsonValue)))
+		return
 	case *proto.Column_TimestampValue:
-		*buf = v.TimestampValue.AsTime().UTC().AppendFormat((*buf)[:0], TimeLayout)
-		return unsafe.String(unsafe.SliceData(*buf), len(*buf))
-	case *proto.Column_BoolValue:
-		if v.BoolValue {
-			return int64(1)
-		}
-		return int64(0)
+		c.text = v.TimestampValue.AsTime().UTC().AppendFormat(c.text[:0], TimeLayout)
+		m.resultText(tls, ctx, unsafe.String(unsafe.SliceData(c.text), len(c.text)))
+		return
 	}
-	return inproc.Value(c)
+	switch v := inproc.Value(col).(type) {
+	case int64:
+		sqlite3.Xsqlite3_result_int64(tls, ctx, v)
+	case float64:
+		sqlite3.Xsqlite3_result_double(tls, ctx, v)
+	case bool:
+		sqlite3.Xsqlite3_result_int64(tls, ctx, int64(libc.Bool32(v)))
+	case string:
+		m.resultText(tls, ctx, v)
+	default: // NULL, or a kind no table of this plugin has
+		sqlite3.Xsqlite3_result_null(tls, ctx)
+	}
 }
