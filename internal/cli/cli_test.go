@@ -205,6 +205,27 @@ func TestJoinScansInnerTableOnceMore(t *testing.T) {
 	}
 }
 
+// Two cursors on one table at once, each with its own scan: a self-join
+// pairs every member with itself alone (user_id is unique), and a
+// correlated subquery reads the table again for every outer row.
+func TestCursorsOnOneTable(t *testing.T) {
+	_, cfg := demo(t, 200)
+	members := jsonRows(t, cfg, "select user_id from celonis_team_member")
+	if len(members) < 2 {
+		t.Fatalf("%d members", len(members))
+	}
+	self := jsonRows(t, cfg, "select a.user_id, b.email from celonis_team_member a join celonis_team_member b on b.user_id = a.user_id")
+	corr := jsonRows(t, cfg, "select user_id, (select count(*) from celonis_team_member b where b.user_id <= a.user_id) as n from celonis_team_member a order by n")
+	if len(self) != len(members) || len(corr) != len(members) {
+		t.Fatalf("%d members: self-join %d rows, correlated %d", len(members), len(self), len(corr))
+	}
+	for i, r := range corr {
+		if r["n"] != float64(i+1) {
+			t.Fatalf("row %d: %v members up to %v, want %d", i, r["n"], r["user_id"], i+1)
+		}
+	}
+}
+
 func TestOutputFormats(t *testing.T) {
 	_, cfg := demo(t, 500)
 	stmt := "select user_id, name, include_internal, groups, inactivity_period from celonis_team_member order by user_id limit 3"
