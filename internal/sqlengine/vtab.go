@@ -301,9 +301,9 @@ func (t *table) qualValue(col string, v any) (*proto.QualValue, error) {
 
 // column makes column i of the current row the result of SQLite's
 // xColumn (ctx): timestamps as ISO text, JSON as JSON text, booleans as
-// 0/1, the rest as inproc.Value reads it. The common kinds are read from
-// the column itself, not through inproc.Value, which would put each value
-// in an interface (an allocation a text, JSON or time column of every
+// 0/1, the rest as inproc.Value reads it. The kinds the plugin's tables
+// have are read from the column itself, not through inproc.Value, which
+// would put each value in an interface (an allocation a column of every
 // row). SQLite copies each text before column returns, so JSON is handed
 // over as the column's own bytes, and a time is written into c.text.
 func (c *cursor) column(tls *libc.TLS, ctx uintptr, i int) {
@@ -316,25 +316,24 @@ func (c *cursor) column(tls *libc.TLS, ctx uintptr, i int) {
 	switch v := col.Value.(type) {
 	case *proto.Column_StringValue:
 		m.resultText(tls, ctx, v.StringValue)
-		return
 	case *proto.Column_JsonValue:
 		m.resultText(tls, ctx, unsafe.String(unsafe.SliceData(v.JsonValue), len(v.JsonValue)))
-		return
 	case *proto.Column_TimestampValue:
 		c.text = v.TimestampValue.AsTime().UTC().AppendFormat(c.text[:0], TimeLayout)
 		m.resultText(tls, ctx, unsafe.String(unsafe.SliceData(c.text), len(c.text)))
-		return
-	}
-	switch v := inproc.Value(col).(type) {
-	case int64:
-		sqlite3.Xsqlite3_result_int64(tls, ctx, v)
-	case float64:
-		sqlite3.Xsqlite3_result_double(tls, ctx, v)
-	case bool:
-		sqlite3.Xsqlite3_result_int64(tls, ctx, int64(libc.Bool32(v)))
-	case string:
-		m.resultText(tls, ctx, v)
-	default: // NULL, or a kind no table of this plugin has
-		sqlite3.Xsqlite3_result_null(tls, ctx)
+	case *proto.Column_IntValue:
+		sqlite3.Xsqlite3_result_int64(tls, ctx, v.IntValue)
+	case *proto.Column_DoubleValue:
+		sqlite3.Xsqlite3_result_double(tls, ctx, v.DoubleValue)
+	case *proto.Column_BoolValue:
+		sqlite3.Xsqlite3_result_int64(tls, ctx, int64(libc.Bool32(v.BoolValue)))
+	default:
+		// NULL, or a text kind no table of this plugin has (an IP
+		// address, a CIDR range, an ltree).
+		if s, ok := inproc.Value(col).(string); ok {
+			m.resultText(tls, ctx, s)
+		} else {
+			sqlite3.Xsqlite3_result_null(tls, ctx)
+		}
 	}
 }
