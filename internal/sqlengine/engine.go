@@ -78,17 +78,13 @@ func Open(ctx context.Context, r *inproc.Runner) (*Engine, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
-	conn, err := db.Conn(ctx)
-	if err == nil {
+	e.db = db
+	if e.conn, err = db.Conn(ctx); err == nil {
 		// The module is on this connection alone; every statement runs on it.
-		err = conn.Raw(e.register)
-		if err != nil {
-			conn.Close()
-		}
+		err = e.conn.Raw(e.register)
 	}
 	if err != nil {
-		db.Close()
-		e.mod.release()
+		e.Close()
 		return nil, err
 	}
 	names := make([]string, 0, len(e.tables))
@@ -97,20 +93,20 @@ func Open(ctx context.Context, r *inproc.Runner) (*Engine, error) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE VIRTUAL TABLE temp.%q USING steampipe`, n)); err != nil {
-			conn.Close()
-			db.Close()
-			e.mod.release()
+		if _, err := e.conn.ExecContext(ctx, fmt.Sprintf(`CREATE VIRTUAL TABLE temp.%q USING steampipe`, n)); err != nil {
+			e.Close()
 			return nil, fmt.Errorf("creating table %s: %w", n, err)
 		}
 	}
-	e.db, e.conn = db, conn
 	return e, nil
 }
 
-// Close releases the connection, then the module's memory.
+// Close releases the connection, then the module's memory. Open calls it
+// on a half-built engine, whose connection may not exist.
 func (e *Engine) Close() error {
-	e.conn.Close()
+	if e.conn != nil {
+		e.conn.Close()
+	}
 	err := e.db.Close()
 	e.mod.release()
 	return err
