@@ -204,17 +204,13 @@ func listScope(ctx context.Context, d *plugin.QueryData, c *makeapi.Client, q ma
 	if d.QueryContext.Limit != nil && *d.QueryContext.Limit > 0 && *d.QueryContext.Limit < makeapi.MaxPageSize {
 		p.PageSize = int(*d.QueryContext.Limit)
 	}
-	err := c.ListAuditLogs(ctx, q, p, func(items []makeapi.AuditLog) bool {
-		for i := range items {
-			row := newAuditLogRow(&items[i])
-			if !f.keep(row) {
-				continue
-			}
-			// Checked before streaming: once the query is cancelled or has its
-			// rows, the SDK's StreamListItem can block for ever (v5.14.1).
-			if d.RowsRemaining(ctx) == 0 {
-				return false
-			}
+	err := c.ListAuditLogs(ctx, q, p, func(e *makeapi.AuditLog) bool {
+		// Checked before streaming: once the query is cancelled or has its
+		// rows, the SDK's StreamListItem can block for ever (v5.14.1).
+		if d.RowsRemaining(ctx) == 0 {
+			return false
+		}
+		if row := newAuditLogRow(e); f.keep(row) {
 			d.StreamListItem(ctx, row)
 		}
 		return d.RowsRemaining(ctx) > 0

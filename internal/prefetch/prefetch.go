@@ -1,7 +1,9 @@
 // Package prefetch fetches one page in the background, so that page loops
-// overlap the next page's request and decoding with streaming the current
-// page's rows: API latency and the SDK's per-row work then add up to no
-// more than the larger of the two. Both products' page loops use it.
+// overlap the next page's request with streaming the current page's rows:
+// API latency and the SDK's per-row work then add up to no more than the
+// larger of the two. Both products' page loops use it; the Celonis
+// Platform's decode the page in the background too, Make's when its turn
+// comes (see makeapi.ListAuditLogs).
 package prefetch
 
 import "context"

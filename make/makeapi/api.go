@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/celonis-audit/steampipe-plugin-celonis/internal/httpx"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/lenient"
 	"github.com/celonis-audit/steampipe-plugin-celonis/internal/prefetch"
 )
@@ -91,8 +92,13 @@ func (p Pager) size() int {
 
 func (p Pager) prefetch(n int) bool { return prefetch.Wanted(p.Remaining, n) }
 
-// Handler receives each page's entries and returns false to stop.
-type Handler[T any] func(items []T) bool
+// Handler receives the entries one at a time and returns whether it wants
+// more. The entry is the page loop's: it is cleared once the handler
+// returns (text taken from it stays valid: it shares the page's body), so
+// that the garbage collector, which marks every pointer of every live
+// entry each time it runs, finds in a streaming page only the entries
+// still to come.
+type Handler func(e *AuditLog) bool
 
 type auditPage struct {
 	AuditLogs *[]AuditLog `json:"auditLogs"`
@@ -118,13 +124,14 @@ func (p *auditPage) DecodeFast(body []byte) bool {
 // ListAuditLogs streams one organization's or team's audit log. It pages by
 // key (pg[last] = the last entry's imtId) when entries carry imtId, by
 // offset otherwise, and stops at the first short page. The next page is
-// requested while this one streams.
-func (c *Client) ListAuditLogs(ctx context.Context, q AuditQuery, p Pager, h Handler[AuditLog]) error {
+// requested while this one streams, and decoded when its turn comes: a
+// decoded page of 10,000 entries holds over 100,000 pointers for each
+// collection to mark, its body none.
+func (c *Client) ListAuditLogs(ctx context.Context, q AuditQuery, p Pager, h Handler) error {
 	base := q.values()
 	size := p.size()
 	hint := min(size, 1000) // room in the first page's slice; later pages: as many as the page before
-	get := func(last string, offset int) *prefetch.Page[auditPage] {
-		room := hint
+	get := func(last string, offset int) *prefetch.Page[answer] {
 		v := cloneValues(base)
 		v.Set("pg[limit]", strconv.Itoa(size))
 		if last != "" {
@@ -132,10 +139,12 @@ func (c *Client) ListAuditLogs(ctx context.Context, q AuditQuery, p Pager, h Han
 		} else if offset > 0 {
 			v.Set("pg[offset]", strconv.Itoa(offset))
 		}
-		return prefetch.Start(ctx, p.BeforePage, func(ctx context.Context, page *auditPage) (int, uint64, error) {
-			logs := make([]AuditLog, 0, room) // decoding fills it rather than growing it step by step
-			page.AuditLogs = &logs
-			return c.auditGet(ctx, q.Scope, q.Scope.path(), v, page)
+		return prefetch.Start(ctx, p.BeforePage, func(ctx context.Context, a *answer) (int, uint64, error) {
+			var err error
+			if *a, err = c.auditFetch(ctx, q.Scope, q.Scope.path(), v); err != nil {
+				return a.status, 0, err
+			}
+			return a.status, httpx.Digest(a.body), nil
 		})
 	}
 	last, offset := "", 0
@@ -147,9 +156,11 @@ func (c *Client) ListAuditLogs(ctx context.Context, q AuditQuery, p Pager, h Han
 	next := get(last, offset)
 	defer func() { next.Drop() }()
 	for pageNo := 0; ; pageNo++ {
-		page, status, digest, err := next.Wait()
+		a, status, digest, err := next.Wait()
 		next = nil
-		if err != nil {
+		logs := make([]AuditLog, 0, hint) // decoding fills it rather than growing it step by step
+		page := auditPage{AuditLogs: &logs}
+		if err := c.decode(*a, err, &page); err != nil {
 			return err
 		}
 		path := c.AuditPrefix() + q.Scope.path()
@@ -199,7 +210,14 @@ func (c *Client) ListAuditLogs(ctx context.Context, q AuditQuery, p Pager, h Han
 				next = get(last, offset)
 			}
 		}
-		if !h(items) || !more {
+		for i := range items {
+			ok := h(&items[i])
+			items[i] = AuditLog{}
+			if !ok {
+				return nil
+			}
+		}
+		if !more {
 			return nil
 		}
 		if next == nil {
@@ -213,11 +231,11 @@ func (c *Client) ListAuditLogs(ctx context.Context, q AuditQuery, p Pager, h Han
 func (c *Client) GetAuditLog(ctx context.Context, organizationID int64, uuid string) (*AuditLog, error) {
 	var e AuditLog
 	path := "/" + strconv.FormatInt(organizationID, 10) + "/" + url.PathEscape(uuid)
-	_, _, err := c.auditGet(ctx, Scope{OrganizationID: organizationID}, path, nil, &e)
+	a, err := c.auditFetch(ctx, Scope{OrganizationID: organizationID}, path, nil)
 	if IsNotFound(err) {
 		return nil, nil
 	}
-	if err != nil {
+	if err := c.decode(a, err, &e); err != nil {
 		return nil, err
 	}
 	return &e, nil
@@ -227,7 +245,8 @@ func (c *Client) GetAuditLog(ctx context.Context, organizationID int64, uuid str
 // filtered by.
 func (c *Client) GetFilters(ctx context.Context, s Scope) (*Filters, error) {
 	var f Filters
-	if _, _, err := c.auditGet(ctx, s, s.path()+"/filters", nil, &f); err != nil {
+	a, err := c.auditFetch(ctx, s, s.path()+"/filters", nil)
+	if err := c.decode(a, err, &f); err != nil {
 		return nil, err
 	}
 	return &f, nil
@@ -246,8 +265,8 @@ func (c *Client) ListOrganizations(ctx context.Context) ([]Organization, error) 
 	for offset := 0; ; {
 		v := url.Values{"pg[limit]": {strconv.Itoa(size)}, "pg[offset]": {strconv.Itoa(offset)}}
 		var page orgPage
-		status, _, err := c.get(ctx, Scope{TeamID: -1}, "/organizations", v, &page)
-		if err != nil {
+		a, err := c.fetch(ctx, Scope{TeamID: -1}, "/organizations", v)
+		if err := c.decode(a, err, &page); err != nil {
 			return nil, err
 		}
 		items := page.Organizations
@@ -255,7 +274,7 @@ func (c *Client) ListOrganizations(ctx context.Context) ([]Organization, error) 
 			items = page.Entities
 		}
 		if items == nil {
-			return nil, fmt.Errorf("make: GET /organizations: HTTP %d: the answer has no `organizations` array", status)
+			return nil, fmt.Errorf("make: GET /organizations: HTTP %d: the answer has no `organizations` array", a.status)
 		}
 		for _, o := range *items {
 			if o.License != nil && o.License.APILimit.Valid && o.License.APILimit.Value > 0 {

@@ -96,43 +96,61 @@ func (c *Client) wait(ctx context.Context, s Scope) error {
 
 //// REQUESTS
 
-// get sends one rate-limited GET with bounded retries and decodes a 2xx body.
-// It returns the final status and a digest of the body (for loop checks).
-func (c *Client) get(ctx context.Context, s Scope, path string, q url.Values, out any) (int, uint64, error) {
-	var zero uint64
+// answer is a response as read. Its body is decoded where it is used, and
+// when: a page loop decodes each page when the page's turn comes (see
+// ListAuditLogs).
+type answer struct {
+	path, contentType string
+	status            int
+	body              []byte
+}
+
+// fetch sends one rate-limited GET with bounded retries. A non-2xx answer
+// is an *APIError, returned with the answer for its status.
+func (c *Client) fetch(ctx context.Context, s Scope, path string, q url.Values) (answer, error) {
 	resp, attempts, err := httpx.Get{Vendor: "make", Client: c.http, Policy: c.opts.Retry,
 		Base: c.base, Path: path, Query: q,
 		Header: http.Header{"Authorization": {"Token " + c.cfg.Token}, "User-Agent": {c.opts.UserAgent}},
 		Before: func(ctx context.Context) error { return c.wait(ctx, s) },
 		Log:    c.log, Redact: c.Redact}.Do(ctx)
 	if err != nil {
-		return 0, zero, err
+		return answer{}, err
 	}
+	a := answer{path: path, contentType: resp.Header.Get("Content-Type"), status: resp.Status, body: resp.Body}
 	if resp.Status >= 200 && resp.Status < 300 {
-		if err := httpx.DecodeJSON(resp.Body, resp.Header.Get("Content-Type"), out); err != nil {
-			return resp.Status, zero, &APIError{Path: path, Status: resp.Status, msg: c.Redact(fmt.Sprintf("make: GET %s: HTTP %d: %s", path, resp.Status, err))}
-		}
-		return resp.Status, httpx.Digest(resp.Body), nil
+		return a, nil
 	}
 	e := c.apiError(s, path, resp)
 	e.attempts = attempts
-	return resp.Status, zero, e
+	return a, e
 }
 
-// auditGet sends a GET under the audit log prefix. Until a prefix has
+// decode decodes a 2xx answer's body into out, or passes on err, the
+// error of a request that failed.
+func (c *Client) decode(a answer, err error, out any) error {
+	if err != nil {
+		return err
+	}
+	if err := httpx.DecodeJSON(a.body, a.contentType, out); err != nil {
+		return &APIError{Path: a.path, Status: a.status, msg: c.Redact(fmt.Sprintf("make: GET %s: HTTP %d: %s", a.path, a.status, err))}
+	}
+	return nil
+}
+
+// auditFetch sends a GET under the audit log prefix. Until a prefix has
 // answered, a 404 on the documented one is tried once more under the
 // prefix Make's SDK uses, and whichever answers is kept for the connection.
-func (c *Client) auditGet(ctx context.Context, s Scope, rest string, q url.Values, out any) (int, uint64, error) {
+func (c *Client) auditFetch(ctx context.Context, s Scope, rest string, q url.Values) (answer, error) {
 	for i := int(c.prefix.Load()); ; i++ {
-		status, digest, err := c.get(ctx, s, auditPrefixes[i]+rest, q, out)
-		if status == http.StatusNotFound && !c.prefixKnown.Load() && i+1 < len(auditPrefixes) {
+		a, err := c.fetch(ctx, s, auditPrefixes[i]+rest, q)
+		if a.status == http.StatusNotFound && !c.prefixKnown.Load() && i+1 < len(auditPrefixes) {
 			c.log.Warn("make audit log path answered 404; trying the alternative prefix", "path", auditPrefixes[i]+rest, "next", auditPrefixes[i+1])
 			continue
 		}
-		if status != http.StatusNotFound && status != 0 {
+		if a.status != http.StatusNotFound && a.status != 0 {
 			c.prefix.Store(int32(i))
 			c.prefixKnown.Store(true)
 		}
-		return status, digest, err
+		return a, err
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ func newTestClient(t *testing.T, o sandbox.MakeOptions, rpm int64) (*Client, *sa
 
 func all(t *testing.T, c *Client, q AuditQuery, p Pager) ([]AuditLog, error) {
 	var out []AuditLog
-	err := c.ListAuditLogs(context.Background(), q, p, func(items []AuditLog) bool { out = append(out, items...); return true })
+	err := c.ListAuditLogs(context.Background(), q, p, func(e *AuditLog) bool { out = append(out, *e); return true })
 	return out, err
 }
 
@@ -166,15 +167,16 @@ func TestListingHeapStaysFlat(t *testing.T) {
 	var early, last int64
 	// No page is fetched ahead (Remaining says none is wanted; the loop
 	// still reads on while the handler asks), so that no page is being
-	// decoded while the heap is measured.
+	// read while the heap is measured.
 	none := func() int64 { return 0 }
-	err := c.ListAuditLogs(context.Background(), AuditQuery{Scope: Scope{OrganizationID: 11}}, Pager{PageSize: 100, Remaining: none}, func(items []AuditLog) bool {
-		pages++
-		n += len(items)
-		switch pages {
-		case 20:
+	err := c.ListAuditLogs(context.Background(), AuditQuery{Scope: Scope{OrganizationID: 11}}, Pager{PageSize: 100, Remaining: none}, func(*AuditLog) bool {
+		if n++; n%100 == 0 {
+			pages++
+		}
+		switch n {
+		case 20 * 100:
 			early = heap()
-		case 600:
+		case 600 * 100:
 			last = heap()
 		}
 		return true
@@ -227,13 +229,42 @@ func TestUserAgentAndToken(t *testing.T) {
 	}
 }
 
+// An entry is cleared once the handler returns, so that a streaming page
+// holds for the collector only the entries still to come; the text the
+// handler took from it stays as it was.
+func TestEntriesAreClearedOnceHandled(t *testing.T) {
+	c, _ := newTestClient(t, sandbox.MakeOptions{Orgs: []sandbox.MakeOrg{{ID: 11, Events: 250}}}, 60000)
+	var prev *AuditLog
+	uuids := map[string]string{}
+	err := c.ListAuditLogs(context.Background(), AuditQuery{Scope: Scope{OrganizationID: 11}}, Pager{PageSize: 100}, func(e *AuditLog) bool {
+		if prev != nil && !reflect.DeepEqual(*prev, AuditLog{}) {
+			t.Fatalf("entry %d was not cleared once handled: %+v", len(uuids), *prev)
+		}
+		prev = e
+		uuids[string(e.UUID)] = string(e.EventName)
+		return true
+	})
+	if err != nil || len(uuids) != 250 {
+		t.Fatalf("%d distinct uuids, %v", len(uuids), err)
+	}
+	want, err := all(t, c, AuditQuery{Scope: Scope{OrganizationID: 11}}, Pager{PageSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range want {
+		if ev, ok := uuids[string(e.UUID)]; !ok || ev != string(e.EventName) {
+			t.Fatalf("entry %s: event %q taken while handled, %q read again", e.UUID, ev, e.EventName)
+		}
+	}
+}
+
 // The next page is requested while the handler still holds this one, and
 // only when the caller wants more rows than this page holds.
 func TestNextPageIsFetchedWhileThisOneStreams(t *testing.T) {
 	c, api := newTestClient(t, sandbox.MakeOptions{Orgs: []sandbox.MakeOrg{{ID: 11, Events: 250}}}, 60000)
 	q := AuditQuery{Scope: Scope{OrganizationID: 11}}
 	seenAhead := false
-	err := c.ListAuditLogs(context.Background(), q, Pager{PageSize: 100}, func(items []AuditLog) bool {
+	err := c.ListAuditLogs(context.Background(), q, Pager{PageSize: 100}, func(*AuditLog) bool {
 		if !seenAhead {
 			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && !seenAhead; time.Sleep(5 * time.Millisecond) {
 				seenAhead = len(api.Requests("/api/v2/audit-logs/")) >= 2
@@ -246,9 +277,11 @@ func TestNextPageIsFetchedWhileThisOneStreams(t *testing.T) {
 	}
 	api.ResetRequests()
 	wanted := int64(100)
-	err = c.ListAuditLogs(context.Background(), q, Pager{PageSize: 100, Remaining: func() int64 { return wanted }}, func(items []AuditLog) bool {
-		time.Sleep(50 * time.Millisecond)
-		wanted -= int64(len(items))
+	err = c.ListAuditLogs(context.Background(), q, Pager{PageSize: 100, Remaining: func() int64 { return wanted }}, func(*AuditLog) bool {
+		if wanted == 100 {
+			time.Sleep(50 * time.Millisecond) // time for a request that should not be made
+		}
+		wanted--
 		return wanted > 0
 	})
 	if n := len(api.Requests("/api/v2/audit-logs/")); err != nil || n != 1 {
