@@ -464,8 +464,9 @@ func inTurn(i int, names []string) []string {
 	return names
 }
 
-// profile writes a CPU profile of the first pair's scans into the folder
-// BENCH_PROFILE names, if set, one file per table (<table>.pprof), and
+// profile writes a CPU profile of the first pair's scans (and of the query
+// and sdk_scan parts' scans) into the folder BENCH_PROFILE names, if set,
+// one file per table or part (<table>.pprof), and
 // allocation profiles from before and after the scan (<table>.allocs0 and
 // .allocs1: compare them with pprof -diff_base); it returns the call that
 // ends the profile.
@@ -537,7 +538,9 @@ func runPart(name string, u urls, rows int) {
 		runtime.GOMAXPROCS(1)
 		clientPart(ctx, u.Big, rows, add)
 	case "query":
+		stop := profile(0, "query")
 		qn, dQuery := queryScan(config(u.Big), 10000, "select * from celonis_audit_log")
+		stop()
 		if qn != rows {
 			fail("query returned %d rows, want %d", qn, rows)
 		}
@@ -549,7 +552,10 @@ func runPart(name string, u urls, rows int) {
 			fail("%v", err)
 		}
 		setLimit(r, 10000)
-		add("sdk_rows_per_s", fullScan(ctx, r, "celonis_audit_log", auditCols, rows), "")
+		stop := profile(0, "sdk_scan")
+		perSec := fullScan(ctx, r, "celonis_audit_log", auditCols, rows)
+		stop()
+		add("sdk_rows_per_s", perSec, "")
 	case "make":
 		r := mustRunner(withFloor("celonis_make_audit_log"), makeConfig(u.Make))
 		mk := &remote{URL: u.Make}
