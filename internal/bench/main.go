@@ -464,9 +464,23 @@ func inTurn(i int, names []string) []string {
 	return names
 }
 
-// profile writes a CPU profile of the first pair's scans (and of the query
-// and sdk_scan parts' scans) into the folder BENCH_PROFILE names, if set,
-// one file per table or part (<table>.pprof), and
+// partPair is, for profile, the pair of a part that runs in a process of
+// its own once per pair (query, sdk_scan): 0 until a process has written
+// its profile, so that only the first pair's processes are profiled.
+func partPair(name string) int {
+	dir := os.Getenv("BENCH_PROFILE")
+	if dir == "" {
+		return 0
+	}
+	if _, err := os.Stat(filepath.Join(dir, name+".pprof")); err == nil {
+		return 1
+	}
+	return 0
+}
+
+// profile writes a CPU profile of the first pair's scans (of the query and
+// sdk_scan parts too: see partPair) into the folder BENCH_PROFILE names, if
+// set, one file per table or part (<table>.pprof), and
 // allocation profiles from before and after the scan (<table>.allocs0 and
 // .allocs1: compare them with pprof -diff_base); it returns the call that
 // ends the profile.
@@ -538,7 +552,7 @@ func runPart(name string, u urls, rows int) {
 		runtime.GOMAXPROCS(1)
 		clientPart(ctx, u.Big, rows, add)
 	case "query":
-		stop := profile(0, "query")
+		stop := profile(partPair("query"), "query")
 		qn, dQuery := queryScan(config(u.Big), 10000, "select * from celonis_audit_log")
 		stop()
 		if qn != rows {
@@ -552,7 +566,7 @@ func runPart(name string, u urls, rows int) {
 			fail("%v", err)
 		}
 		setLimit(r, 10000)
-		stop := profile(0, "sdk_scan")
+		stop := profile(partPair("sdk_scan"), "sdk_scan")
 		perSec := fullScan(ctx, r, "celonis_audit_log", auditCols, rows)
 		stop()
 		add("sdk_rows_per_s", perSec, "")
