@@ -239,7 +239,7 @@ func DecodeLeading(doc []byte, names Names, set func(i int, rest []byte) (n int,
 // reader that needs the whole value; false when it is not valid JSON (or
 // nests deeper than memberDepth).
 func Leading(rest []byte) ([]byte, bool) {
-	end := validValue(rest, 0, memberDepth)
+	end := validValue(rest, 0, memberDepth, false)
 	if end < 0 {
 		return nil, false
 	}
@@ -267,7 +267,7 @@ func decodeMembers(doc []byte, names Names, value func(k, i int) (end int, ok bo
 		end := 0
 		if k < 0 {
 			// A member the decoder does not know.
-			if end = validValue(doc, i, memberDepth); end < 0 {
+			if end = validValue(doc, i, memberDepth, false); end < 0 {
 				return seen, 0, false
 			}
 		} else if end, ok = value(k, i); !ok {

@@ -14,13 +14,22 @@ type Text interface{ ~string | ~[]byte }
 // the bytes: json.Valid's state machine calls a function for every byte,
 // and was about half of the fast decoders' time.
 func Valid[T Text](b T) bool {
-	i := validValue(b, skipSpace(b, 0), maxDepth)
+	i := validValue(b, skipSpace(b, 0), maxDepth, false)
 	return i >= 0 && skipSpace(b, i) == len(b)
 }
 
+// Plain reports whether b is valid JSON (as Valid judges it) that
+// json.Compact and json.HTMLEscape would both leave as it is: no
+// whitespace outside its strings, and none of <, >, &, U+2028 or U+2029 in
+// them. It is one pass, as Valid is: a JSON column written verbatim is
+// checked this way, once for every value a query writes.
+func Plain[T Text](b T) bool { return validValue(b, 0, maxDepth, true) == len(b) }
+
 // validValue checks the JSON value that starts at i, in which containers
-// may nest depth deep, and returns the index just past it, or -1.
-func validValue[T Text](b T, i, depth int) int {
+// may nest depth deep, and returns the index just past it, or -1. If plain,
+// the value must also be Plain: whitespace between tokens fails it, as a
+// byte no value or punctuation starts with.
+func validValue[T Text](b T, i, depth int, plain bool) int {
 	var open [64]byte
 	stack := open[:0] // '{' or '[' for each container the value is in
 	for {
@@ -34,17 +43,17 @@ func validValue[T Text](b T, i, depth int) int {
 				return -1
 			}
 			stack = append(stack, c)
-			if i = skipSpace(b, i+1); i < len(b) && b[i] == c+2 { // '}' and ']' are 2 past '{' and '['
+			if i = space(b, i+1, plain); i < len(b) && b[i] == c+2 { // '}' and ']' are 2 past '{' and '['
 				stack = stack[:len(stack)-1]
 				i++
 				break // an empty container is a whole value
 			}
 			if c == '{' {
-				i = validName(b, i)
+				i = validName(b, i, plain)
 			}
 			continue
 		case '"':
-			i = validString(b, i)
+			i = validString(b, i, plain)
 		case 't':
 			i = validLiteral(b, i, "true")
 		case 'f':
@@ -60,7 +69,7 @@ func validValue[T Text](b T, i, depth int) int {
 			if i < 0 || len(stack) == 0 {
 				return i
 			}
-			if i = skipSpace(b, i); i >= len(b) {
+			if i = space(b, i, plain); i >= len(b) {
 				return -1
 			}
 			c := stack[len(stack)-1]
@@ -72,8 +81,8 @@ func validValue[T Text](b T, i, depth int) int {
 			if b[i] != ',' {
 				return -1
 			}
-			if i = skipSpace(b, i+1); c == '{' {
-				i = validName(b, i)
+			if i = space(b, i+1, plain); c == '{' {
+				i = validName(b, i, plain)
 			}
 			break
 		}
@@ -101,53 +110,112 @@ func Compact[T Text](b T) bool {
 	return true
 }
 
+// space skips the whitespace at i, unless plain, where there must be none.
+// Compact JSON has none between most tokens: one test finds that.
+func space[T Text](b T, i int, plain bool) int {
+	if plain || i < len(b) && b[i] > ' ' {
+		return i
+	}
+	return skipSpace(b, i)
+}
+
 // validName checks a member's name and colon at i and returns where its
 // value starts, or -1.
-func validName[T Text](b T, i int) int {
+func validName[T Text](b T, i int, plain bool) int {
 	if i >= len(b) || b[i] != '"' {
 		return -1
 	}
-	if i = validString(b, i); i < 0 {
+	if i = validString(b, i, plain); i < 0 {
 		return -1
 	}
-	if i = skipSpace(b, i); i >= len(b) || b[i] != ':' {
+	if i = space(b, i, plain); i >= len(b) || b[i] != ':' {
 		return -1
 	}
-	return skipSpace(b, i+1)
+	return space(b, i+1, plain)
 }
 
 // validString checks the string that starts at i (its opening quote) and
 // returns the index past its closing quote, or -1. Like encoding/json it
-// accepts any byte from 0x20 up, valid UTF-8 or not.
-func validString[T Text](b T, i int) int {
+// accepts any byte from 0x20 up, valid UTF-8 or not; if plain, none of <,
+// >, &, U+2028 or U+2029 (plainString).
+func validString[T Text](b T, i int, plain bool) int {
+	if plain {
+		return plainString(b, i)
+	}
 	for i = textRun(b, i+1); i < len(b); i = textRun(b, i+1) {
 		switch c := b[i]; {
 		case c == '"':
 			return i + 1
 		case c < 0x20:
 			return -1
-		default: // '\\'
+		default: // '\\': the escape is checked here, not by validEscape, which
+			// the compiler does not inline (the decoders' checks were slower)
 			if i++; i >= len(b) {
 				return -1
 			}
 			switch b[i] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			case 'u':
-				if len(b)-i <= 4 {
+				if i = validHex(b, i); i < 0 {
 					return -1
 				}
-				for _, h := range []byte{b[i+1], b[i+2], b[i+3], b[i+4]} {
-					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
-						return -1
-					}
-				}
-				i += 4
 			default:
 				return -1
 			}
 		}
 	}
 	return -1
+}
+
+// plainString is validString for Plain: a string without the bytes
+// json.HTMLEscape changes.
+func plainString[T Text](b T, i int) int {
+	for i = plainRun(b, i+1); i < len(b); i = plainRun(b, i+1) {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1
+		case c < 0x20, c == '<', c == '>', c == '&':
+			return -1
+		case c >= 0x80: // U+2028 and U+2029 are E2 80 A8 and E2 80 A9
+			if c == 0xE2 && len(b)-i > 2 && b[i+1] == 0x80 && b[i+2]&^1 == 0xA8 {
+				return -1
+			}
+		default: // '\\'
+			if i = validEscape(b, i); i < 0 {
+				return -1
+			}
+		}
+	}
+	return -1
+}
+
+// validEscape checks the escape whose backslash is at i and returns the
+// index of its last byte, or -1.
+func validEscape[T Text](b T, i int) int {
+	if i++; i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return i
+	case 'u':
+		return validHex(b, i)
+	}
+	return -1
+}
+
+// validHex checks the four hex digits after the u at i and returns the
+// index of the last, or -1.
+func validHex[T Text](b T, i int) int {
+	if len(b)-i <= 4 {
+		return -1
+	}
+	for _, h := range []byte{b[i+1], b[i+2], b[i+3], b[i+4]} {
+		if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+			return -1
+		}
+	}
+	return i + 4
 }
 
 const (
@@ -169,13 +237,7 @@ func asciiRun[T Text](b T, i int) int { return run(b, i, highs) }
 // run is textRun, stopping at bytes above 0x7f as well when high is highs.
 func run[T Text](b T, i int, high uint64) int {
 	for ; len(b)-i >= 8; i += 8 {
-		x := word(b, i)
-		q, s := x^(lows*'"'), x^(lows*'\\')
-		// A byte's top bit is set where it is zero (q, s) or below 0x20 (x),
-		// or where it is set in x and high asks for that. A borrow can set
-		// it in a byte above such a byte too, never below: the lowest byte
-		// marked is the first one that stops the run.
-		if m := ((q-lows)&^q | (s-lows)&^s | (x-lows*0x20)&^x | x&high) & highs; m != 0 {
+		if m := stops(word(b, i), high); m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}
 	}
@@ -185,6 +247,42 @@ func run[T Text](b T, i int, high uint64) int {
 		}
 	}
 	return i
+}
+
+// plainRun is asciiRun that also stops at <, > and &: the bytes of a
+// string that Plain looks at. Setting a bit of each byte first makes one
+// test find two bytes: " and & differ only in 0x04, < and > in 0x02.
+func plainRun[T Text](b T, i int) int {
+	for ; len(b)-i >= 8; i += 8 {
+		x := word(b, i)
+		if m := (zeros(x|lows*0x04, '&') | zeros(x|lows*0x02, '>') | zeros(x, '\\') | (x-lows*0x20)&^x | x) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 || c == '<' || c == '>' || c == '&' {
+			return i
+		}
+	}
+	return i
+}
+
+// stops marks, in the top bit of its byte, each byte of the word x that
+// ends a run of text: a quote, a backslash, a control character (below
+// 0x20), or a byte above 0x7f when high is highs. A byte's top bit is set
+// where it is zero (zeros) or below 0x20, or where it is set in x and high
+// asks for that. A borrow can set it in a byte above such a byte too, never
+// below: the lowest byte marked is the first one that stops the run.
+func stops(x, high uint64) uint64 {
+	return (zeros(x, '"') | zeros(x, '\\') | (x-lows*0x20)&^x | x&high) & highs
+}
+
+// zeros sets the top bit of each byte of x that is c (and perhaps of bytes
+// above one that is: see stops), among others it leaves for the caller to
+// mask with highs.
+func zeros(x uint64, c byte) uint64 {
+	y := x ^ lows*uint64(c)
+	return (y - lows) &^ y
 }
 
 // word is the eight bytes of b from i on, the first the lowest.

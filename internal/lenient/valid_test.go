@@ -74,18 +74,19 @@ func BenchmarkValid(b *testing.B) {
 }
 
 // textRun finds the first quote, backslash or control character from a
-// given index on (asciiRun also the first byte above 0x7f), as a plain
-// loop does, wherever such bytes stand in the eight-byte words it tests
-// and whatever bytes are beside them.
+// given index on (asciiRun also the first byte above 0x7f, plainRun also
+// <, > and &), as a plain loop does, wherever such bytes stand in the
+// eight-byte words it tests and whatever bytes are beside them.
 func TestTextRun(t *testing.T) {
-	plain := func(b []byte, i int, high bool) int {
+	loop := func(b []byte, i int, high, html bool) int {
 		for ; i < len(b); i++ {
-			if c := b[i]; c == '"' || c == '\\' || c < 0x20 || high && c >= 0x80 {
+			if c := b[i]; c == '"' || c == '\\' || c < 0x20 || high && c >= 0x80 || html && (c == '<' || c == '>' || c == '&') {
 				return i
 			}
 		}
 		return i
 	}
+	plain := func(b []byte, i int, high bool) int { return loop(b, i, high, false) }
 	check := func(b []byte) {
 		for i := 0; i <= len(b); i++ {
 			if got, want := textRun(b, i), plain(b, i, false); got != want {
@@ -96,6 +97,9 @@ func TestTextRun(t *testing.T) {
 			}
 			if got, want := asciiRun(b, i), plain(b, i, true); got != want {
 				t.Fatalf("asciiRun %q from %d: %d, want %d", b, i, got, want)
+			}
+			if got, want := plainRun(string(b), i), loop(b, i, true, true); got != want {
+				t.Fatalf("plainRun %q from %d: %d, want %d", b, i, got, want)
 			}
 		}
 	}
@@ -110,7 +114,8 @@ func TestTextRun(t *testing.T) {
 	}
 	// Pairs of the bytes either side of each test's edges: a borrow from
 	// one must never hide the other, nor mark a byte that stops nothing.
-	edges := []byte{0x00, 0x01, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x5b, 0x5c, 0x5d, 0x7f, 0x80, 0x81, 0xa2, 0xdc, 0xff}
+	edges := []byte{0x00, 0x01, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f,
+		0x5b, 0x5c, 0x5d, 0x7f, 0x80, 0x81, 0xa2, 0xa6, 0xbc, 0xbe, 0xdc, 0xff}
 	for p := range size {
 		for q := p + 1; q < size; q++ {
 			for _, c := range edges {
@@ -145,6 +150,54 @@ func FuzzCompact(f *testing.F) {
 			t.Fatalf("Compact(%q) = %v, want %v", b, got, want)
 		}
 	})
+}
+
+// plainCases are Plain's own: whitespace outside strings and the bytes
+// json.HTMLEscape changes, in and next to strings, at word edges.
+var plainCases = []string{
+	`{"a":"<"}`, `{"a":">"}`, `{"a":"&"}`, `{"a":"x&y"}`, `["0123456<"]`, `["01234567&"]`, `["012345678>"]`,
+	"[\"\u2028\"]", "[\"\u2029\"]", "[\"\u2027\"]", "[\"\u202a\"]", "[\"\u00e9\u20ac\"]", "[\"\xe2\x80\"]", "[\"\xe2\"]",
+	`["&n"]`, `["<t"]`, `[">/"]`, `{"&b":1}`, `["\u003c"]`, `{"a":1 }`, `{"a" :1}`, `{"a": 1}`, `[1, 2]`, ` [1]`, `[1] `, "[1]\n", `["a b"]`, `{"a b":"c d"}`,
+	`{"a":[1,{"b":null}],"c":"\"<\""}`, `"<"`, `"&amp;"`, `[]`, `{}`, `[ ]`, `{ }`,
+}
+
+// Plain answers whether json.Compact and json.HTMLEscape would leave valid
+// JSON as it is, and is false for anything json.Valid refuses.
+func TestPlain(t *testing.T) {
+	for _, c := range validCases {
+		checkPlain(t, []byte(c.doc))
+	}
+	for _, doc := range plainCases {
+		checkPlain(t, []byte(doc))
+	}
+	if !Plain(`{"a":"x"}`) || Plain(`{"a":"<"}`) || Plain(`[1, 2]`) {
+		t.Fatal("Plain misjudges the plainest cases")
+	}
+}
+
+func FuzzPlain(f *testing.F) {
+	for _, c := range validCases {
+		f.Add([]byte(c.doc))
+	}
+	for _, doc := range plainCases {
+		f.Add([]byte(doc))
+	}
+	f.Fuzz(checkPlain)
+}
+
+// checkPlain holds Plain(b), for b as bytes and as a string, to what
+// encoding/json says.
+func checkPlain(t *testing.T, b []byte) {
+	want := false
+	if json.Valid(b) {
+		var compacted, escaped bytes.Buffer
+		json.Compact(&compacted, b)
+		json.HTMLEscape(&escaped, compacted.Bytes())
+		want = bytes.Equal(escaped.Bytes(), b)
+	}
+	if got := Plain(b); got != want || Plain(string(b)) != got {
+		t.Fatalf("Plain(%q) = %v, want %v", b, got, want)
+	}
 }
 
 // go test -bench Compact ./internal/lenient: an audit entry, as EntryKey
