@@ -26,6 +26,7 @@ FUZZ        := celonis/platform:FuzzDecodeAuditPage celonis/platform:FuzzDecodeO
                celonis/platform:FuzzFastDecoder make/makeapi:FuzzFastDecoder \
                make/makeapi:FuzzDecodeAuditPage make/makeapi:FuzzDecodeFiltersAndOrganizations \
                internal/lenient:FuzzParseTime internal/lenient:FuzzScalars internal/lenient:FuzzArrayElements internal/lenient:FuzzValid \
+               internal/lenient:FuzzPlain internal/lenient:FuzzCompact \
                internal/cli:FuzzAppendJSON
 FUZZTIME    ?= 30000x
 
