@@ -465,8 +465,9 @@ func inTurn(i int, names []string) []string {
 }
 
 // partPair is, for profile, the pair of a part that runs in a process of
-// its own once per pair (query, sdk_scan): 0 until a process has written
-// its profile, so that only the first pair's processes are profiled.
+// its own once per pair or run (query, sdk_scan, the parallel parts): 0
+// until a process has written its profile, so that only the first pair's
+// processes are profiled.
 func partPair(name string) int {
 	dir := os.Getenv("BENCH_PROFILE")
 	if dir == "" {
@@ -478,8 +479,8 @@ func partPair(name string) int {
 	return 0
 }
 
-// profile writes a CPU profile of the first pair's scans (of the query and
-// sdk_scan parts too: see partPair) into the folder BENCH_PROFILE names, if
+// profile writes a CPU profile of the first pair's scans (of the query,
+// sdk_scan and parallel parts too: see partPair) into the folder BENCH_PROFILE names, if
 // set, one file per table or part (<table>.pprof), and
 // allocation profiles from before and after the scan (<table>.allocs0 and
 // .allocs1: compare them with pprof -diff_base); it returns the call that
@@ -665,9 +666,12 @@ func runPart(name string, u urls, rows int) {
 		pr := mustRunner(withFloor("celonis_audit_log"), config(u.Big))
 		setLimit(pr, limitRPS)
 		big.ResetRequests()
+		pair := partPair(name) // a process each run: profile the first
+		stop := profile(pair, name)
 		gc := readGC()
 		pn, dp := scan(ctx, pr, "celonis_audit_log", cols30, q30)
 		gcPlugin := readGC().since(gc)
+		stop()
 		if pn > rp || rp-pn > 2 {
 			fail("30-day scan returned %d rows, raw %d", pn, rp)
 		}
@@ -680,12 +684,16 @@ func runPart(name string, u urls, rows int) {
 		capture(ctx, pr, "celonis_audit_log", cols30, q30...)
 		floorRows = pn
 		gc = readGC()
+		stop = profile(pair, name+"_floor")
 		_, df := scan(ctx, pr, floorTable("celonis_audit_log"), cols30, q30)
+		stop()
 		add("parallel_sdk_bound", drp.Seconds()/df.Seconds(), fmt.Sprintf("raw sequential %s, the SDK floor %s streaming the same %d rows, columns and quals without any request (%s): the most speedup the SDK allows", drp.Round(time.Millisecond), df.Round(time.Millisecond), pn, readGC().since(gc)))
 		// And with the requests: the same floor while the plugin's requests
 		// are made again as its windows made them, at once, at 50 ms each.
 		replayWorkers = plugincfg.DefaultMaxConcurrency
+		stop = profile(pair, name+"_http_floor")
 		hn, dh := scan(ctx, pr, httpFloorTable("celonis_audit_log"), cols30, q30)
+		stop()
 		if hn != pn {
 			fail("the 30-day HTTP floor returned %d rows, want %d", hn, pn)
 		}
