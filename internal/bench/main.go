@@ -480,8 +480,8 @@ func partPair(name string) int {
 }
 
 // profile writes a CPU profile of the first pair's scans (of the query,
-// sdk_scan and parallel parts too: see partPair) into the folder BENCH_PROFILE names, if
-// set, one file per table or part (<table>.pprof), and
+// sdk_scan and parallel parts too: see partPair) into the folder
+// BENCH_PROFILE names, if set, one file per table or part (<table>.pprof), and
 // allocation profiles from before and after the scan (<table>.allocs0 and
 // .allocs1: compare them with pprof -diff_base); it returns the call that
 // ends the profile.
@@ -683,8 +683,8 @@ func runPart(name string, u urls, rows int) {
 		// rows to replay, and must not warm the plugin's).
 		capture(ctx, pr, "celonis_audit_log", cols30, q30...)
 		floorRows = pn
-		gc = readGC()
 		stop = profile(pair, name+"_floor")
+		gc = readGC()
 		_, df := scan(ctx, pr, floorTable("celonis_audit_log"), cols30, q30)
 		stop()
 		add("parallel_sdk_bound", drp.Seconds()/df.Seconds(), fmt.Sprintf("raw sequential %s, the SDK floor %s streaming the same %d rows, columns and quals without any request (%s): the most speedup the SDK allows", drp.Round(time.Millisecond), df.Round(time.Millisecond), pn, readGC().since(gc)))
