@@ -4,6 +4,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
@@ -25,9 +26,13 @@ func main() {
 	// (see celonis.GCPercent). The commands above keep Go's default: their
 	// query cache is the least the SDK takes, so there is little to gain.
 	celonis.SetGCPercent()
-	// And run Go on one CPU while only Celonis Platform tables scan with
-	// the SDK's memory interval on, unless GOMAXPROCS is set (see
-	// celonis.EnableOneCPU).
-	celonis.EnableOneCPU()
+	// And, when CELONIS_ONE_CPU asks for it, run Go on one CPU while only
+	// Celonis Platform tables scan with the SDK's memory interval on (see
+	// celonis.OneCPUEnv). A value that is neither true nor false stops the
+	// plugin before it serves, saying what to set.
+	if _, err := celonis.EnableOneCPUIfAsked(); err != nil {
+		fmt.Fprintln(os.Stderr, "steampipe-plugin-celonis:", err)
+		os.Exit(2)
+	}
 	plugin.Serve(&plugin.ServeOpts{PluginFunc: celonis.Plugin})
 }

@@ -174,3 +174,30 @@ func TestScanFailureOverGRPC(t *testing.T) {
 		t.Errorf("%d requests; want two pages and the failing third", len(reqs))
 	}
 }
+
+// A CELONIS_ONE_CPU that is neither true nor false stops the plugin before
+// it serves, saying what to set; true and false let it start (the go-plugin
+// handshake then refuses a binary run by hand, which shows it got that far).
+func TestOneCPUSettingChecked(t *testing.T) {
+	run := func(value string) (int, string) {
+		cmd := exec.Command(pluginBinary)
+		cmd.Env = append(os.Environ(), "CELONIS_ONE_CPU="+value)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return code, string(out)
+	}
+	code, out := run("yes")
+	if code != 2 || !strings.Contains(out, `CELONIS_ONE_CPU="yes": set it to true`) {
+		t.Errorf("CELONIS_ONE_CPU=yes: exit %d, output %q; want exit 2 and what to set", code, out)
+	}
+	for _, v := range []string{"true", "false"} {
+		if code, out := run(v); code == 2 || !strings.Contains(out, "This binary is a plugin") {
+			t.Errorf("CELONIS_ONE_CPU=%s: exit %d, output %q; want the plugin to reach its handshake", v, code, out)
+		}
+	}
+}

@@ -44,7 +44,7 @@ func Plugin(ctx context.Context) *plugin.Plugin {
 }
 
 // tableMap holds every table of both products. Their list functions say
-// which CPUs they want (see EnableOneCPU).
+// which CPUs they want (see OneCPUEnv).
 func tableMap(ctx context.Context) map[string]*plugin.Table {
 	tables := map[string]*plugin.Table{
 		"celonis_audit_log":             tableCelonisAuditLog(ctx),

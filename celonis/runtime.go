@@ -2,8 +2,10 @@ package celonis
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime/debug"
+	"strconv"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
 
@@ -36,17 +38,43 @@ func SetGCPercent() bool {
 	return true
 }
 
+// OneCPUEnv names the environment variable that turns the one-CPU mode
+// on: "true" (or any value strconv.ParseBool takes as true) in the
+// environment Steampipe runs in, which reaches its plugins. The mode is off
+// by default: what it gains depends on the host (README, "One CPU while the
+// SDK frees memory").
+const OneCPUEnv = "CELONIS_ONE_CPU"
+
+// EnableOneCPUIfAsked enables the one-CPU mode (EnableOneCPU) when the
+// environment sets OneCPUEnv to true, and reports whether the mode is on.
+// A value that is neither true nor false is an error that says what to
+// set; unset or empty, the mode stays off. The plugin's main calls it
+// under Steampipe.
+func EnableOneCPUIfAsked() (bool, error) {
+	v := os.Getenv(OneCPUEnv)
+	if v == "" {
+		return false, nil
+	}
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q: set it to true to run Go on one CPU while only Celonis Platform tables scan, or to false (or leave it unset) to keep every CPU", OneCPUEnv, v)
+	}
+	if !on {
+		return false, nil
+	}
+	return EnableOneCPU(), nil
+}
+
 // EnableOneCPU lets the Celonis Platform tables run the process on one CPU
 // while they are the only list calls running and the SDK frees memory
 // during them (see internal/onecpu), unless GOMAXPROCS is set in the
-// environment; it reports whether it did. The plugin's main calls it
-// under Steampipe.
+// environment: whoever set it chose the CPUs. It reports whether it did.
 func EnableOneCPU() bool { return onecpu.Enable() }
 
 // OnOneCPU wraps the list function of a Celonis Platform table: while it
 // runs, with the SDK's STEAMPIPE_FREE_MEM_INTERVAL on and no other kind of
-// list call running, the process runs Go on one CPU (once EnableOneCPU has
-// been called). With the interval on, the SDK's debug.FreeOSMemory()
+// list call running, the process runs Go on one CPU (once the mode is
+// enabled, see OneCPUEnv). With the interval on, the SDK's debug.FreeOSMemory()
 // every 100 rows bounds the scan, and one CPU does it faster than two.
 func OnOneCPU(list plugin.HydrateFunc) plugin.HydrateFunc {
 	return registered(list, func() bool { return plugin.GetFreeMemInterval() > 0 })

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,10 +48,77 @@ func TestSetGCPercent(t *testing.T) {
 	}
 }
 
+// TestEnableOneCPUIfAsked: the one-CPU mode is off unless CELONIS_ONE_CPU
+// is true (and GOMAXPROCS unset); a value that is neither true nor false is
+// an error naming the variable and what to set. Whether the mode is on
+// shows in GOMAXPROCS while a Celonis list call is registered.
+func TestEnableOneCPUIfAsked(t *testing.T) {
+	procs := runtime.GOMAXPROCS(0)
+	if procs < 2 {
+		t.Skipf("GOMAXPROCS is %d: one CPU already", procs)
+	}
+	for _, v := range []string{"GOMAXPROCS", OneCPUEnv} {
+		t.Setenv(v, "") // restored after the test
+		os.Unsetenv(v)
+	}
+	t.Cleanup(onecpu.Disable)
+	// during reports GOMAXPROCS while a list call the SDK frees memory
+	// for runs.
+	during := func() int {
+		end := onecpu.Begin(true)
+		defer end()
+		return runtime.GOMAXPROCS(0)
+	}
+	for _, c := range []struct {
+		value, gomaxprocs string
+		want              bool
+		wantErr           string
+	}{
+		{value: "", want: false},
+		{value: "false", want: false},
+		{value: "0", want: false},
+		{value: "true", want: true},
+		{value: "1", want: true},
+		{value: "TRUE", want: true},
+		{value: "true", gomaxprocs: strconv.Itoa(procs), want: false},
+		{value: "yes", wantErr: `CELONIS_ONE_CPU="yes": set it to true`},
+		{value: "on ", wantErr: `CELONIS_ONE_CPU="on ": set it to true`},
+	} {
+		onecpu.Disable()
+		os.Setenv(OneCPUEnv, c.value)
+		os.Unsetenv("GOMAXPROCS")
+		if c.gomaxprocs != "" {
+			os.Setenv("GOMAXPROCS", c.gomaxprocs)
+		}
+		on, err := EnableOneCPUIfAsked()
+		switch {
+		case c.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) || !strings.Contains(err.Error(), "or to false") {
+				t.Errorf("%s=%q: error %v, want one containing %q and the other choice", OneCPUEnv, c.value, err, c.wantErr)
+			}
+		case err != nil:
+			t.Errorf("%s=%q: %v", OneCPUEnv, c.value, err)
+		case on != c.want:
+			t.Errorf("%s=%q GOMAXPROCS=%q: mode on %v, want %v", OneCPUEnv, c.value, c.gomaxprocs, on, c.want)
+		}
+		want := procs
+		if c.want {
+			want = 1
+		}
+		if got := during(); got != want {
+			t.Errorf("%s=%q GOMAXPROCS=%q: GOMAXPROCS %d during a Celonis scan, want %d", OneCPUEnv, c.value, c.gomaxprocs, got, want)
+		}
+		if got := runtime.GOMAXPROCS(0); got != procs {
+			t.Errorf("%s=%q: GOMAXPROCS %d after the scan, want %d", OneCPUEnv, c.value, got, procs)
+		}
+	}
+}
+
 // oneCPUEnabled enables the one-CPU mode for the test, as the plugin's
-// main does, with neither GOMAXPROCS nor the SDK's interval set in the
-// environment (the SDK's default, 100 rows), and returns the runtime's
-// default number of CPUs, which must be more than one for the mode to show.
+// main does when CELONIS_ONE_CPU is true, with neither GOMAXPROCS nor the
+// SDK's interval set in the environment (the SDK's default, 100 rows), and
+// returns the runtime's default number of CPUs, which must be more than
+// one for the mode to show.
 func oneCPUEnabled(t *testing.T) int {
 	t.Helper()
 	procs := runtime.GOMAXPROCS(0)
@@ -69,7 +137,7 @@ func oneCPUEnabled(t *testing.T) int {
 }
 
 // TestOneCPUWhileThePlatformScans drives the tables through the SDK with
-// the one-CPU mode enabled, as the plugin's main does, and reads
+// the one-CPU mode enabled, as CELONIS_ONE_CPU=true does, and reads
 // GOMAXPROCS in the sandboxes as each list request arrives: a Celonis
 // Platform scan alone runs on one CPU while the SDK's memory interval is
 // on; a Make scan beside it gives the process every CPU for as long as it

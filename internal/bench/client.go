@@ -60,9 +60,10 @@ func microsPerRow(d time.Duration, rows int) float64 {
 	return math.Round(float64(d.Nanoseconds())/float64(rows)) / 1000
 }
 
-// clientPart measures clientScan on one CPU, as the table's scans run
-// (see celonis.OnOneCPU): the client alone, and with the SDK's forced
-// collections every 100 rows less what as many collections cost alone.
+// clientPart measures clientScan on one CPU (its figures are CPU time, and
+// on one CPU no idle CPU runs mark workers or spins beside it): the client
+// alone, and with the SDK's forced collections every 100 rows less what
+// as many collections cost alone.
 func clientPart(ctx context.Context, base string, rows int, add func(string, float64, string)) {
 	alone := clientScan(ctx, base, rows, 0)
 	every := 100

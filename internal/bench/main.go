@@ -217,6 +217,15 @@ func main() {
 	for _, name := range []string{"sdk_floor_us_per_row", "client_us_per_row", "client_free_mem_us_per_row"} {
 		record(name, got[name].Value, got[name].Note)
 	}
+	// The floor's pairs again with the one-CPU mode on: on every CPU the
+	// SDK floor, which makes no request, can keep both CPUs busy, and then
+	// the plugin's requests and the sandbox's answers (which a real API
+	// does not cost this machine) take their CPU from its scan; on one CPU
+	// the other is left to them.
+	part("floor" + oneCPU)
+	for _, name := range []string{"sdk_floor_ratio", "http_floor_ratio", "sdk_floor_us_per_row"} {
+		record(name+oneCPU, got[name].Value, got[name].Note+"; CELONIS_ONE_CPU=true (the plugin's one-CPU mode)")
+	}
 	record("sql_overhead_ratio", median(overheads), fmt.Sprintf("median of %d pairs of processes: query jsonl %.0f rows/s, SDK path %.0f rows/s (medians)", *pairs, median(queries), median(sdks)))
 	for _, name := range []string{"make_sdk_floor_ratio", "make_http_floor_ratio"} {
 		record(name, got[name].Value, got[name].Note)
@@ -264,9 +273,9 @@ func main() {
 	// and what turning it off costs in memory. And with the runtime's default
 	// MADV_DONTNEED, with which the rows after each of the SDK's
 	// debug.FreeOSMemory() calls fault in again the pages it handed back.
-	// And with the plugin's one-CPU mode off (GOMAXPROCS set in the
-	// environment to every CPU): with the SDK's interval the Celonis scan
-	// then runs on every CPU, whose collections stop and wake the others.
+	// And with the plugin's one-CPU mode on (CELONIS_ONE_CPU=true): with
+	// the SDK's interval the Celonis scan then runs on one CPU, where its
+	// collections stop and wake no other.
 	// And Make's audit log on one CPU: it never frees memory (the SDK runs
 	// matrix queries on a copy of the query data that lacks the interval),
 	// so it needs every CPU, which the plugin leaves it.
@@ -274,7 +283,7 @@ func main() {
 		{"export", fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d", *freeMem)},
 		{"export_free_mem_off", "celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=0"},
 		{"export" + madvDontNeed, fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d and GODEBUG=madvdontneed=1 (the Go runtime's default)", *freeMem)},
-		{"export" + allProcs, fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d and GOMAXPROCS=%d (every CPU: the plugin's one-CPU mode off)", *freeMem, runtime.NumCPU())},
+		{"export" + oneCPU, fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d and CELONIS_ONE_CPU=true (the plugin's one-CPU mode)", *freeMem)},
 		{"export_free_mem_off_gogc100", "celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=0 and GOGC=100"},
 		{"make_export", "celonis_make_audit_log (every column but details), which never frees memory"},
 		{"make_export" + oneProc, "celonis_make_audit_log with GOMAXPROCS=1"},
@@ -287,13 +296,13 @@ func main() {
 	// The same export from the plugin's own binary over gRPC, as Steampipe
 	// runs it (make bench builds it first): the rows then cross a process
 	// boundary, and the plugin process does the gRPC work the in-process
-	// path leaves out. With the one-CPU mode, and with it off.
+	// path leaves out. On every CPU, and with the one-CPU mode.
 	if os.Getenv(pluginEnv) == "" {
 		fmt.Fprintf(os.Stderr, "bench: %s is not set, so the gRPC parts do not run (make bench sets it to the plugin it builds)\n", pluginEnv)
 	} else {
 		for _, e := range []struct{ part, note string }{
 			{"grpc", fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d", *freeMem)},
-			{"grpc" + allProcs, fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d and GOMAXPROCS=%d (every CPU: the plugin's one-CPU mode off)", *freeMem, runtime.NumCPU())},
+			{"grpc" + oneCPU, fmt.Sprintf("celonis_audit_log, STEAMPIPE_FREE_MEM_INTERVAL=%d and CELONIS_ONE_CPU=true (the plugin's one-CPU mode)", *freeMem)},
 			{"make_grpc", "celonis_make_audit_log (every column but details), which keeps every CPU"},
 			{"make_grpc" + oneProc, "celonis_make_audit_log with GOMAXPROCS=1"},
 		} {
@@ -307,10 +316,10 @@ func main() {
 	// shared machine): the median of each ratio, and the most requests a
 	// second of any run. Then the same with the SDK's setting off, which
 	// shows what its debug.FreeOSMemory every 100 rows costs the range, and
-	// with the plugin's one-CPU mode off.
+	// with the plugin's one-CPU mode on.
 	for _, v := range []struct{ part, suffix, note string }{
 		{"parallel", "", ""},
-		{"parallel" + allProcs, allProcs, fmt.Sprintf("; GOMAXPROCS=%d (every CPU: the plugin's one-CPU mode off)", runtime.NumCPU())},
+		{"parallel" + oneCPU, oneCPU, "; CELONIS_ONE_CPU=true (the plugin's one-CPU mode)"},
 		{"parallel_free_mem_off", "_free_mem_off", "; STEAMPIPE_FREE_MEM_INTERVAL=0"},
 	} {
 		runs := map[string][]float64{}
@@ -346,10 +355,11 @@ const madvDontNeed = "_madvdontneed"
 // on one CPU, as Steampipe's environment can set it for its plugins.
 const oneProc = "_gomaxprocs1"
 
-// allProcs ends the names of parts run with GOMAXPROCS set to every CPU:
-// the runtime's default number, set in the environment, which turns the
-// plugin's one-CPU mode off (celonis.EnableOneCPU).
-const allProcs = "_all_cpus"
+// oneCPU ends the names of parts run with CELONIS_ONE_CPU=true in the
+// environment, which turns the plugin's one-CPU mode on
+// (celonis.OneCPUEnv); the other parts run with it off, as the plugin
+// does by default.
+const oneCPU = "_one_cpu"
 
 // buildGodebug is the GODEBUG default compiled into this program
 // (runtime.godebugDefault), which make bench sets as make build sets the
@@ -375,15 +385,15 @@ func runChildPart(name string, u urls) []figure {
 	}
 	js, _ := json.Marshal(u)
 	cmd := exec.Command(self, partFlag, name, string(js), strconv.Itoa(*bigScan))
-	// Both settings are read at start-up only; the environment's last
+	// These settings are read at start-up only; the environment's last
 	// setting wins.
 	switch {
 	case strings.HasSuffix(name, madvDontNeed):
 		cmd.Env = append(os.Environ(), "GODEBUG="+strings.TrimPrefix(os.Getenv("GODEBUG")+",madvdontneed=1", ","))
 	case strings.HasSuffix(name, oneProc):
 		cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
-	case strings.HasSuffix(name, allProcs):
-		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(runtime.NumCPU()))
+	case strings.HasSuffix(name, oneCPU):
+		cmd.Env = append(os.Environ(), celonis.OneCPUEnv+"=true")
 	}
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -437,7 +447,7 @@ func floorPairs(ctx context.Context, r *inproc.Runner, table string, cols []stri
 		}
 		rates := map[string]float64{}
 		for _, t := range inTurn(i, tables) {
-			stop := profile(i, t)
+			stop := profile(i, t+floorProfileSuffix)
 			n, d := scan(ctx, r, t, cols, nil)
 			stop()
 			if n != rows {
@@ -453,6 +463,11 @@ func floorPairs(ctx context.Context, r *inproc.Runner, table string, cols []stri
 	}
 	return floorRates{median(ps), median(fs), median(rs), median(hs), median(hrs)}
 }
+
+// floorProfileSuffix ends the names of floorPairs' profiles: the part's
+// suffix when a part with one (floor_one_cpu) runs the pairs, so that its
+// profiles do not overwrite those of the part without it.
+var floorProfileSuffix string
 
 // inTurn is the order round i of a paired measurement runs names in:
 // every other round reversed, so that a drift over the rounds favours no
@@ -524,15 +539,18 @@ func runPart(name string, u urls, rows int) {
 		// As the plugin's main does under Steampipe. The query command, and
 		// the SDK scan it is compared with, keep Go's defaults.
 		celonis.SetGCPercent()
-		celonis.EnableOneCPU()
+		if _, err := celonis.EnableOneCPUIfAsked(); err != nil {
+			fail("%v", err)
+		}
 	}
 	switch name {
-	case "floor":
+	case "floor", "floor" + oneCPU:
 		// The plugin against a stand-in that streams the same rows, already
 		// decoded, through the same SDK path. The celonis_platform limiter
 		// (20 requests a second by default) would cap this scan at 4,000
 		// rows a second: set out of the way, as a limiter block can, so that
 		// the figure is the plugin's own per-row cost.
+		floorProfileSuffix = strings.TrimPrefix(name, "floor")
 		runner := mustRunner(withFloor("celonis_audit_log"), config(u.Big))
 		setLimit(runner, 10000)
 		big.ResetRequests()
@@ -548,8 +566,8 @@ func runPart(name string, u urls, rows int) {
 		rn, dRaw := rawScan(u.Big, nil)
 		add("raw_ratio", pluginRate/rate(rn, dRaw), fmt.Sprintf("raw loop %.0f rows/s", rate(rn, dRaw)))
 	case "client":
-		// The plugin's own work on the floor's scan, without the SDK, on one
-		// CPU as that scan runs.
+		// The plugin's own work on the floor's scan, without the SDK, in CPU
+		// time on one CPU (see clientPart).
 		runtime.GOMAXPROCS(1)
 		clientPart(ctx, u.Big, rows, add)
 	case "query":
@@ -632,7 +650,7 @@ func runPart(name string, u urls, rows int) {
 		add("first_row_before_request_ms", millis(tl[0][0].Sub(start)), "")
 		add("first_row_api_ms", millis(tl[0][1].Sub(tl[0][0])), "")
 		add("first_row_after_response_ms", millis(first-tl[0][1].Sub(start)), "")
-	case "export", "export" + madvDontNeed, "export" + allProcs, "export_free_mem_off", "export_free_mem_off_gogc100",
+	case "export", "export" + madvDontNeed, "export" + oneCPU, "export_free_mem_off", "export_free_mem_off_gogc100",
 		"make_export", "make_export" + oneProc, "make_export_gogc100":
 		if strings.Contains(name, "free_mem_off") {
 			os.Setenv("STEAMPIPE_FREE_MEM_INTERVAL", "0") // read by each query
@@ -649,7 +667,7 @@ func runPart(name string, u urls, rows int) {
 		base := peakRSSMiB()
 		add("export_rows_per_s", fullScan(ctx, r, table, cols, rows), "")
 		add("export_peak_rss_mib", peakRSSMiB(), fmt.Sprintf("%.0f MiB before the scan", base))
-	case "parallel", "parallel" + allProcs, "parallel_free_mem_off":
+	case "parallel", "parallel" + oneCPU, "parallel_free_mem_off":
 		// A 30-day range at 50 ms a response, the plugin's rate limit at 100
 		// requests a second, against the raw sequential loop.
 		if name == "parallel_free_mem_off" {
@@ -700,11 +718,11 @@ func runPart(name string, u urls, rows int) {
 		add("parallel_http_bound", drp.Seconds()/dh.Seconds(), fmt.Sprintf("raw sequential %s, the SDK floor %s streaming the same rows while it makes the plugin's %d requests again, %d at once (bodies dropped, nothing decoded)", drp.Round(time.Millisecond), dh.Round(time.Millisecond), len(reqs), plugincfg.DefaultMaxConcurrency))
 		add("max_rps_observed", float64(maxPerSecond(reqs)), "most list requests the sandbox saw in one second")
 		add("rate_limit_rps", limitRPS, "the celonis_platform limiter, overridden as a limiter block would (fill rate a second)")
-	case "grpc", "grpc" + allProcs, "make_grpc", "make_grpc" + oneProc:
+	case "grpc", "grpc" + oneCPU, "make_grpc", "make_grpc" + oneProc:
 		// The plugin's own binary, served and queried over gRPC as under
 		// Steampipe (see grpcScan); this process only receives the rows.
 		// The plugin inherits this process's environment, with the
-		// GOMAXPROCS of the part's suffix (runChildPart).
+		// setting of the part's suffix (runChildPart).
 		table, cols, cfg := "celonis_audit_log", auditCols, config(u.Big)
 		if strings.HasPrefix(name, "make_") {
 			table, cols, cfg = "celonis_make_audit_log", makeCols, makeConfig(u.Make)
