@@ -81,9 +81,9 @@ func pager(ctx context.Context, d *plugin.QueryData) platform.Pager {
 // this goroutine stops: without the yield, a page's first row waited while
 // the rest of the page was queued, up to the SDK's next
 // debug.FreeOSMemory() (row 100), and was then sent while that collection
-// ran. The bench's first_row_after_response_ms
-// went from 11.3 to 8.5 ms (medians of 10 alternated pairs of processes);
-// a 200,000-row scan streams as fast as before.
+// ran. The bench's first_row_after_response_ms went from 11.3 to 8.5 ms
+// (medians of 10 alternated pairs of processes); a 200,000-row scan
+// streams as fast as before.
 func stream[T any](ctx context.Context, d *plugin.QueryData, keep func(*T) bool, row func(*T) any) platform.Handler[T] {
 	return func(items []T) bool {
 		first := true

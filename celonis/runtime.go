@@ -74,8 +74,9 @@ func EnableOneCPU() bool { return onecpu.Enable() }
 // OnOneCPU wraps the list function of a Celonis Platform table: while it
 // runs, with the SDK's STEAMPIPE_FREE_MEM_INTERVAL on and no other kind of
 // list call running, the process runs Go on one CPU (once the mode is
-// enabled, see OneCPUEnv). With the interval on, the SDK's debug.FreeOSMemory()
-// every 100 rows bounds the scan, and one CPU does it faster than two.
+// enabled, see OneCPUEnv). With the interval on, the SDK's
+// debug.FreeOSMemory() every 100 rows bounds the scan, and on some hosts
+// one CPU does it faster than two.
 func OnOneCPU(list plugin.HydrateFunc) plugin.HydrateFunc {
 	return registered(list, func() bool { return plugin.GetFreeMemInterval() > 0 })
 }

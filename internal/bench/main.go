@@ -437,7 +437,11 @@ type floorRates struct {
 // Every other round runs its scans in the reverse order, so that a drift
 // over the rounds (the heap, the machine's other work) favours neither
 // side.
-func floorPairs(ctx context.Context, r *inproc.Runner, table string, cols []string, rows int) floorRates {
+//
+// Its profiles (see profile) are named by the scanned table and suffix,
+// so that a part with a suffix of its own (floor_one_cpu) does not
+// overwrite those of the part without it.
+func floorPairs(ctx context.Context, r *inproc.Runner, table string, cols []string, rows int, suffix string) floorRates {
 	var ps, fs, rs, hs, hrs []float64
 	for i := 0; i < *pairs; i++ {
 		floor, httpFloor := floorTable(table), httpFloorTable(table)
@@ -447,7 +451,7 @@ func floorPairs(ctx context.Context, r *inproc.Runner, table string, cols []stri
 		}
 		rates := map[string]float64{}
 		for _, t := range inTurn(i, tables) {
-			stop := profile(i, t+floorProfileSuffix)
+			stop := profile(i, t+suffix)
 			n, d := scan(ctx, r, t, cols, nil)
 			stop()
 			if n != rows {
@@ -463,11 +467,6 @@ func floorPairs(ctx context.Context, r *inproc.Runner, table string, cols []stri
 	}
 	return floorRates{median(ps), median(fs), median(rs), median(hs), median(hrs)}
 }
-
-// floorProfileSuffix ends the names of floorPairs' profiles: the part's
-// suffix when a part with one (floor_one_cpu) runs the pairs, so that its
-// profiles do not overwrite those of the part without it.
-var floorProfileSuffix string
 
 // inTurn is the order round i of a paired measurement runs names in:
 // every other round reversed, so that a drift over the rounds favours no
@@ -550,13 +549,12 @@ func runPart(name string, u urls, rows int) {
 		// (20 requests a second by default) would cap this scan at 4,000
 		// rows a second: set out of the way, as a limiter block can, so that
 		// the figure is the plugin's own per-row cost.
-		floorProfileSuffix = strings.TrimPrefix(name, "floor")
 		runner := mustRunner(withFloor("celonis_audit_log"), config(u.Big))
 		setLimit(runner, 10000)
 		big.ResetRequests()
 		capture(ctx, runner, "celonis_audit_log", auditCols)
 		pageRequests["celonis_audit_log"] = logged(big, "/log/", http.Header{"Authorization": {"AppKey " + appKey}})
-		f := floorPairs(ctx, runner, "celonis_audit_log", auditCols, rows)
+		f := floorPairs(ctx, runner, "celonis_audit_log", auditCols, rows, strings.TrimPrefix(name, "floor"))
 		add("plugin_rows_per_s", f.plugin, "")
 		add("sdk_floor_us_per_row", 1e6/f.floor, fmt.Sprintf("the SDK floor's time a row: 1/%.0f rows/s", f.floor))
 		add("sdk_floor_ratio", f.ratio, fmt.Sprintf("median of %d interleaved pairs: plugin %.0f rows/s, SDK floor %.0f rows/s", *pairs, f.plugin, f.floor))
@@ -595,7 +593,7 @@ func runPart(name string, u urls, rows int) {
 		mk.ResetRequests()
 		capture(ctx, r, "celonis_make_audit_log", makeCols)
 		pageRequests["celonis_make_audit_log"] = logged(mk, "/api/v2/audit-logs/", http.Header{"Authorization": {"Token " + makeToken}, "User-Agent": {"steampipe-plugin-celonis"}})
-		f := floorPairs(ctx, r, "celonis_make_audit_log", makeCols, rows)
+		f := floorPairs(ctx, r, "celonis_make_audit_log", makeCols, rows, "")
 		add("make_sdk_floor_ratio", f.ratio, fmt.Sprintf("median of %d interleaved pairs: plugin %.0f rows/s, SDK floor %.0f rows/s", *pairs, f.plugin, f.floor))
 		add("make_http_floor_ratio", f.httpRatio, fmt.Sprintf("median of the same %d rounds: plugin %.0f rows/s, SDK floor while fetching the same pages (bodies dropped, nothing decoded) %.0f rows/s", *pairs, f.plugin, f.httpFloor))
 	case "heap_small", "heap_big":
